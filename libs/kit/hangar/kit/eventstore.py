@@ -1,0 +1,170 @@
+"""The event store: append with optimistic concurrency, projections and outbox in the same transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hangar.kit import context, schema, tracing
+from hangar.kit.codec import EventCodec
+from hangar.kit.errors import ConcurrencyConflict
+from hangar.kit.events import DomainEvent
+
+EVENT_TYPE_HEADER = "Hangar-Event-Type"
+EVENT_ID_HEADER = "Hangar-Event-Id"
+EVENT_TIME_HEADER = "Hangar-Event-Time"
+MSG_ID_HEADER = "Nats-Msg-Id"
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredEvent:
+    """An event as recorded: its stream position, global position, stable type name and metadata."""
+
+    event_id: str
+    stream_id: str
+    version: int
+    position: int
+    type: str
+    event: DomainEvent
+    meta: dict[str, Any]
+    recorded_at: datetime
+
+
+#: A projection: updates read-model tables from one stored event, inside the appending transaction.
+Projector = Callable[[AsyncSession, StoredEvent], Awaitable[None]]
+
+
+class EventStore:
+    """One service's event store, bound to the session of a unit of work."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        codec: EventCodec,
+        *,
+        subject_prefix: str,
+        projectors: Sequence[Projector] = (),
+    ) -> None:
+        self._session = session
+        self._codec = codec
+        self._subject_prefix = subject_prefix
+        self._projectors = projectors
+
+    async def append(
+        self, stream_id: str, expected_version: int, events: Sequence[DomainEvent]
+    ) -> list[StoredEvent]:
+        """Append events after `expected_version` (0 for a new stream); a concurrent append conflicts."""
+        if not events:
+            return []
+        current = await self.stream_version(stream_id)
+        if current != expected_version:
+            raise ConcurrencyConflict(
+                f"stream {stream_id} is at version {current}, expected {expected_version}"
+            )
+        call = context.current()
+        now = datetime.now(UTC)
+        traceparent = tracing.current_traceparent()
+        stored: list[StoredEvent] = []
+        for offset, event in enumerate(events, start=1):
+            entry, payload = self._codec.encode(event)
+            event_id = str(uuid.uuid4())
+            meta = {
+                "event_id": event_id,
+                "actor": call.actor,
+                "correlation_id": call.correlation_id or event_id,
+                "causation_id": call.causation_id,
+                "traceparent": traceparent,
+                "time": now.isoformat(),
+            }
+            try:
+                result = await self._session.execute(
+                    insert(schema.events).values(
+                        event_id=event_id,
+                        stream_id=stream_id,
+                        version=expected_version + offset,
+                        type=entry.name,
+                        payload=payload,
+                        meta=meta,
+                        recorded_at=now,
+                    )
+                )
+            except IntegrityError as exc:
+                raise ConcurrencyConflict(f"stream {stream_id} was appended to concurrently") from exc
+            position = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+            record = StoredEvent(
+                event_id, stream_id, expected_version + offset, position, entry.name, event, meta, now
+            )
+            await self._session.execute(
+                insert(schema.outbox).values(
+                    event_id=event_id,
+                    subject=f"{self._subject_prefix}.{self._codec.service}.{entry.short_name}",
+                    payload=self._codec.public_payload(event),
+                    headers=_headers(record),
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                )
+            )
+            for project in self._projectors:
+                await project(self._session, record)
+            stored.append(record)
+        return stored
+
+    async def stream_version(self, stream_id: str) -> int:
+        result = await self._session.execute(
+            select(func.max(schema.events.c.version)).where(schema.events.c.stream_id == stream_id)
+        )
+        return int(result.scalar() or 0)
+
+    async def load(self, stream_id: str) -> list[StoredEvent]:
+        result = await self._session.execute(
+            select(schema.events)
+            .where(schema.events.c.stream_id == stream_id)
+            .order_by(schema.events.c.version)
+        )
+        return [self._decode(row) for row in result.mappings()]
+
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Events in global order after a position (the audit log's source)."""
+        result = await self._session.execute(
+            select(schema.events)
+            .where(schema.events.c.position > after_position)
+            .order_by(schema.events.c.position)
+            .limit(limit)
+        )
+        return [self._decode(row) for row in result.mappings()]
+
+    def _decode(self, row: Any) -> StoredEvent:
+        return StoredEvent(
+            event_id=row["event_id"],
+            stream_id=row["stream_id"],
+            version=row["version"],
+            position=row["position"],
+            type=row["type"],
+            event=self._codec.decode(row["type"], row["payload"]),
+            meta=dict(row["meta"]),
+            recorded_at=row["recorded_at"],
+        )
+
+
+def _headers(record: StoredEvent) -> dict[str, str]:
+    headers = {
+        MSG_ID_HEADER: record.event_id,
+        EVENT_ID_HEADER: record.event_id,
+        EVENT_TYPE_HEADER: record.type,
+        EVENT_TIME_HEADER: record.meta["time"],
+        context.CORRELATION_HEADER: record.meta["correlation_id"],
+        context.CAUSATION_HEADER: record.event_id,
+    }
+    if record.meta["actor"]:
+        headers[context.ACTOR_HEADER] = record.meta["actor"]
+    if record.meta["traceparent"]:
+        headers["traceparent"] = record.meta["traceparent"]
+    return headers

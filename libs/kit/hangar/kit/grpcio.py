@@ -1,0 +1,199 @@
+"""gRPC on both sides: server bootstrap (health, reflection, tracing, context, error mapping) and channels.
+
+Domain errors are mapped to gRPC status codes here, once: the status carries the message, and trailing
+metadata carries the stable error code and kind so the caller can rebuild the same domain error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+
+from hangar.kit import context
+from hangar.kit.errors import ERROR_KINDS, DomainError
+
+log = logging.getLogger(__name__)
+
+ERROR_CODE_KEY = "hangar-error-code"
+ERROR_KIND_KEY = "hangar-error-kind"
+ERROR_DETAIL_KEY = "hangar-error-detail"
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+]
+
+STATUS_BY_KIND: dict[str, grpc.StatusCode] = {
+    "invalid_argument": grpc.StatusCode.INVALID_ARGUMENT,
+    "not_found": grpc.StatusCode.NOT_FOUND,
+    "already_exists": grpc.StatusCode.ALREADY_EXISTS,
+    "failed_precondition": grpc.StatusCode.FAILED_PRECONDITION,
+    "resource_exhausted": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "permission_denied": grpc.StatusCode.PERMISSION_DENIED,
+    "unauthenticated": grpc.StatusCode.UNAUTHENTICATED,
+    "aborted": grpc.StatusCode.ABORTED,
+    "out_of_range": grpc.StatusCode.OUT_OF_RANGE,
+    "internal": grpc.StatusCode.INTERNAL,
+}
+KIND_BY_STATUS = {status: kind for kind, status in STATUS_BY_KIND.items()}
+
+
+def error_from_rpc(error: grpc.aio.AioRpcError) -> DomainError:
+    """Rebuild the domain error a service raised from the status and trailing metadata of its reply."""
+    trailers = {k: v for k, v in (error.trailing_metadata() or ()) if isinstance(v, str)}
+    kind = trailers.get(ERROR_KIND_KEY) or KIND_BY_STATUS.get(error.code(), "internal")
+    cls = ERROR_KINDS.get(kind, DomainError)
+    code = trailers.get(ERROR_CODE_KEY) or None
+    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return DomainError(f"service unavailable: {error.details()}", code="UNAVAILABLE")
+    return cls(error.details() or "", code=code, detail=trailers.get(ERROR_DETAIL_KEY, ""))
+
+
+async def _abort(ctx: grpc.aio.ServicerContext, exc: BaseException) -> None:
+    if isinstance(exc, DomainError):
+        await ctx.abort(
+            STATUS_BY_KIND.get(exc.kind, grpc.StatusCode.INTERNAL),
+            exc.message,
+            trailing_metadata=(
+                (ERROR_CODE_KEY, exc.code),
+                (ERROR_KIND_KEY, exc.kind),
+                (ERROR_DETAIL_KEY, exc.detail),
+            ),
+        )
+    log.error("unexpected error in gRPC handler", exc_info=exc)
+    await ctx.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+def _bind_context(ctx: grpc.aio.ServicerContext) -> context.CallContext:
+    metadata = {k: v for k, v in (ctx.invocation_metadata() or ()) if isinstance(v, str)}
+    return context.CallContext.from_headers(metadata)
+
+
+class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Binds the caller's context and turns domain errors into statuses, for every kind of RPC."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        if handler.unary_unary or handler.stream_unary:
+            inner = handler.unary_unary or handler.stream_unary
+
+            async def unary(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+                with context.bound(_bind_context(ctx)):
+                    try:
+                        return await inner(request, ctx)
+                    except (DomainError, Exception) as exc:
+                        if isinstance(exc, grpc.aio.AbortError):
+                            raise
+                        await _abort(ctx, exc)
+
+            factory = (
+                grpc.unary_unary_rpc_method_handler
+                if handler.unary_unary
+                else grpc.stream_unary_rpc_method_handler
+            )
+            return factory(unary, handler.request_deserializer, handler.response_serializer)
+        inner_stream = handler.unary_stream or handler.stream_stream
+
+        async def streaming(request: Any, ctx: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            with context.bound(_bind_context(ctx)):
+                try:
+                    async for item in inner_stream(request, ctx):
+                        yield item
+                except (DomainError, Exception) as exc:
+                    if isinstance(exc, grpc.aio.AbortError):
+                        raise
+                    await _abort(ctx, exc)
+
+        factory = (
+            grpc.unary_stream_rpc_method_handler
+            if handler.unary_stream
+            else grpc.stream_stream_rpc_method_handler
+        )
+        return factory(streaming, handler.request_deserializer, handler.response_serializer)
+
+
+class GrpcServer:
+    """A grpc.aio server with health and reflection, tracing and error mapping; stops gracefully."""
+
+    def __init__(
+        self,
+        listen: str,
+        registrations: Sequence[tuple[Callable[[Any, Any], None], Any]],
+        service_names: Sequence[str],
+    ) -> None:
+        self._server = grpc.aio.server(
+            interceptors=[aio_server_interceptor(), DomainErrorInterceptor()], options=CHANNEL_OPTIONS
+        )
+        for add, servicer in registrations:
+            add(servicer, self._server)
+        self._health = health_aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        self._names = list(service_names)
+        reflection.enable_server_reflection(
+            [
+                *self._names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            self._server,
+        )
+        self.port = self._server.add_insecure_port(listen)
+        if self.port == 0:
+            raise RuntimeError(f"could not listen on {listen}")
+
+    async def start(self) -> None:
+        await self._server.start()
+        for name in ["", *self._names]:
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        for name in ["", *self._names]:
+            await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self._server.stop(grace)
+
+
+class _ContextClientInterceptor(
+    grpc.aio.UnaryUnaryClientInterceptor,
+    grpc.aio.UnaryStreamClientInterceptor,
+    grpc.aio.StreamUnaryClientInterceptor,
+):
+    """Sends the current call context (actor, correlation, causation) as metadata."""
+
+    def _with_context(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        for key, value in context.current().to_headers().items():
+            metadata[key] = value
+        return grpc.aio.ClientCallDetails(
+            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+        )
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._with_context(details), request)
+
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._with_context(details), request)
+
+    async def intercept_stream_unary(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
+        return await continuation(self._with_context(details), request_iterator)
+
+
+def channel(address: str) -> grpc.aio.Channel:
+    """A channel to a Hangar service, carrying trace and call context."""
+    return grpc.aio.insecure_channel(
+        address,
+        options=[*CHANNEL_OPTIONS, ("grpc.enable_retries", 1)],
+        interceptors=[*aio_client_interceptors(), _ContextClientInterceptor()],
+    )

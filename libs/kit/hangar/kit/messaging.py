@@ -1,0 +1,284 @@
+"""NATS JetStream: connection, the event stream, the outbox relay and durable pull consumers with an inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import nats
+from google.protobuf.message import DecodeError, Message
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+from opentelemetry import trace
+from sqlalchemy import select, update
+
+from hangar.kit import context, schema, tracing
+from hangar.kit.db import Database
+from hangar.kit.eventstore import EVENT_ID_HEADER, EVENT_TYPE_HEADER
+from hangar.kit.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+async def connect(url: str, name: str) -> NATS:
+    """Connect, and keep reconnecting for as long as the process lives."""
+    return await nats.connect(
+        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5
+    )
+
+
+async def ensure_stream(js: JetStreamContext, stream: str, subject_prefix: str) -> None:
+    """Create the event stream if it is missing (several services race to do it; any one wins)."""
+    config = StreamConfig(name=stream, subjects=[f"{subject_prefix}.>"], duplicate_window=120.0)
+    try:
+        await js.stream_info(stream)
+        return
+    except NotFoundError:
+        pass
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        await js.stream_info(stream)  # created by a concurrent caller; fail loudly if something else is wrong
+
+
+def subject_for(subject_prefix: str, event_type: str) -> str:
+    """hangar.identity.v1.UserRemoved -> <prefix>.identity.UserRemoved."""
+    parts = event_type.split(".")
+    return f"{subject_prefix}.{parts[1]}.{parts[-1]}"
+
+
+class OutboxRelay:
+    """Publishes outbox rows to JetStream in order, with Nats-Msg-Id = event id.
+
+    Several relays may run over one PostgreSQL database: each claims rows with FOR UPDATE SKIP LOCKED and
+    holds them while publishing. A commit wakes the relay at once; otherwise it looks every `idle` seconds.
+    """
+
+    def __init__(self, db: Database, js: JetStreamContext, *, batch: int = 200, idle: float = 2.0) -> None:
+        self._db = db
+        self._js = js
+        self._batch = batch
+        self._idle = idle
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                published = await self.publish_pending()
+                failures = 0
+            except Exception:  # a NATS or database outage: keep the rows, back off, retry
+                failures += 1
+                log.warning("outbox relay failed; retrying", exc_info=True)
+                published = 0
+                await asyncio.sleep(min(0.2 * 2**failures, 5.0))
+            if published == self._batch:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+        await self.publish_pending()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows; returns how many were published.
+
+        Rows published before a failure are marked published and the failing row's attempts counted, in
+        the same commit; then the failure is raised for the caller to back off.
+        """
+        failure: Exception | None = None
+        async with self._db.session() as session, session.begin():
+            query = (
+                select(
+                    schema.outbox.c.id,
+                    schema.outbox.c.subject,
+                    schema.outbox.c.payload,
+                    schema.outbox.c.headers,
+                )
+                .where(schema.outbox.c.status == "pending")
+                .order_by(schema.outbox.c.id)
+                .limit(self._batch)
+            )
+            if self._db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            done: list[int] = []
+            for row in rows:
+                try:
+                    await self._js.publish(row.subject, row.payload, headers=dict(row.headers), timeout=5)
+                except Exception as exc:
+                    failure = exc
+                    await session.execute(
+                        update(schema.outbox)
+                        .where(schema.outbox.c.id == row.id)
+                        .values(
+                            attempts=schema.outbox.c.attempts + 1, last_error=str(exc)[:1000] or repr(exc)
+                        )
+                    )
+                    break
+                done.append(row.id)
+            if done:
+                await session.execute(
+                    update(schema.outbox)
+                    .where(schema.outbox.c.id.in_(done))
+                    .values(status="published", published_at=datetime.now(UTC))
+                )
+        if failure is not None:
+            raise failure
+        return len(done)
+
+
+class PermanentFailure(Exception):
+    """A handler's verdict that this message can never be processed: it is terminated, not redelivered."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReceivedEvent:
+    event_id: str
+    type: str
+    message: Message
+    headers: dict[str, str]
+
+
+Handler = Callable[[ReceivedEvent, UnitOfWork[Any]], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Subscription:
+    """Route events of one stable type name (hangar.identity.v1.UserRemoved) to a handler."""
+
+    event_type: str
+    message: type[Message]
+    handler: Handler
+
+
+class EventConsumer:
+    """A durable pull consumer with explicit ack/nak/term; each effect is applied exactly once (inbox)."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        uow: Callable[[], UnitOfWork[Any]],
+        *,
+        name: str,
+        stream: str,
+        subject_prefix: str,
+        subscriptions: Sequence[Subscription],
+        max_deliver: int = 20,
+    ) -> None:
+        self._js = js
+        self._uow = uow
+        self.name = name
+        self._stream = stream
+        self._subject_prefix = subject_prefix
+        self._routes = {s.event_type: s for s in subscriptions}
+        self._max_deliver = max_deliver
+        self._stopping = asyncio.Event()
+        self._tracer = tracing.tracer("hangar.kit.messaging")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        subjects = sorted({subject_for(self._subject_prefix, t) for t in self._routes})
+        config = ConsumerConfig(
+            durable_name=self.name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subjects=subjects,
+            max_deliver=self._max_deliver,
+            ack_wait=30.0,
+        )
+        await self._js.add_consumer(self._stream, config)
+        sub = await self._js.pull_subscribe_bind(durable=self.name, stream=self._stream)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    messages = await sub.fetch(batch=32, timeout=1.0)
+                except TimeoutError:
+                    continue
+                except Exception:
+                    log.warning("consumer %s fetch failed; retrying", self.name, exc_info=True)
+                    await asyncio.sleep(0.5)
+                    continue
+                for msg in messages:
+                    await self.handle(msg)
+        finally:
+            await sub.unsubscribe()
+
+    async def handle(self, msg: Msg) -> None:
+        headers = dict(msg.headers or {})
+        event_type = headers.get(EVENT_TYPE_HEADER, "")
+        event_id = headers.get(EVENT_ID_HEADER, "")
+        route = self._routes.get(event_type)
+        if route is None or not event_id:
+            log.error("consumer %s got an event it cannot route (%r); terminating it", self.name, event_type)
+            await msg.term()
+            return
+        parent = tracing.extract(headers)
+        with (
+            self._tracer.start_as_current_span(
+                f"consume {event_type}",
+                context=parent,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.destination": msg.subject,
+                    "messaging.message.id": event_id,
+                    "hangar.consumer": self.name,
+                },
+            ),
+            context.bound(
+                context.CallContext(
+                    actor=headers.get(context.ACTOR_HEADER, ""),
+                    correlation_id=headers.get(context.CORRELATION_HEADER, ""),
+                    causation_id=event_id,
+                )
+            ),
+        ):
+            try:
+                message = route.message()
+                message.ParseFromString(msg.data)
+                await self._apply(ReceivedEvent(event_id, event_type, message, headers), route.handler)
+            except (PermanentFailure, DecodeError):
+                log.exception(
+                    "consumer %s: event %s can never be processed; terminating it", self.name, event_id
+                )
+                await msg.term()
+                return
+            except Exception:
+                delivered = msg.metadata.num_delivered if msg.metadata else 1
+                log.warning(
+                    "consumer %s: event %s failed (delivery %d); will retry",
+                    self.name,
+                    event_id,
+                    delivered,
+                    exc_info=True,
+                )
+                await msg.nak(delay=min(0.1 * 2**delivered, 10.0))
+                return
+        await msg.ack()
+
+    async def _apply(self, event: ReceivedEvent, handler: Handler) -> None:
+        async with self._uow() as uow:
+            inbox = uow.inbox(self.name)
+            if await inbox.seen(event.event_id):
+                return
+            await handler(event, uow)
+            await inbox.record(event.event_id, event.type)
+            await uow.commit()

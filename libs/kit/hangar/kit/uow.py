@@ -1,0 +1,122 @@
+"""The unit of work: one database transaction holding events, projections, outbox rows and inbox rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hangar.kit.codec import EventCodec
+from hangar.kit.db import Database
+from hangar.kit.eventstore import EventStore, Projector
+from hangar.kit.inbox import Inbox
+
+V = TypeVar("V")
+#: Builds a service's read-model queries (its `views`) on the session of a unit of work.
+ViewsFactory = Callable[[AsyncSession], Any]
+
+
+class UnitOfWork(Generic[V]):
+    """`async with uow:` opens a transaction; `await uow.commit()` commits; leaving without commit rolls back.
+
+    `uow.events` is the event store, `uow.views` the service's read models: both on the same transaction.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        codec: EventCodec,
+        *,
+        subject_prefix: str,
+        projectors: Sequence[Projector],
+        readonly: bool = False,
+        on_commit: Callable[[], None] | None = None,
+        views: ViewsFactory | None = None,
+    ) -> None:
+        self._db = db
+        self._views_factory = views
+        self._views: Any = None
+        self._codec = codec
+        self._subject_prefix = subject_prefix
+        self._projectors = projectors
+        self._readonly = readonly
+        self._on_commit = on_commit
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._session
+
+    @property
+    def events(self) -> EventStore:
+        return EventStore(
+            self.session, self._codec, subject_prefix=self._subject_prefix, projectors=self._projectors
+        )
+
+    @property
+    def views(self) -> V:
+        if self._views is None:
+            if self._views_factory is None:
+                raise RuntimeError("this unit of work has no views")
+            self._views = self._views_factory(self.session)
+        return self._views  # type: ignore[no-any-return]
+
+    def inbox(self, consumer: str) -> Inbox:
+        return Inbox(self.session, consumer)
+
+    async def __aenter__(self) -> UnitOfWork[V]:
+        self._views = None
+        self._session = self._db.session(readonly=self._readonly)
+        await self._session.begin()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        session, self._session = self.session, None
+        try:
+            if session.in_transaction():
+                await session.rollback()
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self._on_commit is not None:
+            self._on_commit()
+
+
+class UnitOfWorkFactory(Generic[V]):
+    """Makes units of work for one service; wakes the outbox relay after every commit."""
+
+    def __init__(
+        self,
+        db: Database,
+        codec: EventCodec,
+        *,
+        subject_prefix: str,
+        projectors: Sequence[Projector] = (),
+        on_commit: Callable[[], None] | None = None,
+        views: ViewsFactory | None = None,
+    ) -> None:
+        self.db = db
+        self.views = views
+        self.codec = codec
+        self.subject_prefix = subject_prefix
+        self.projectors = list(projectors)
+        self.on_commit = on_commit
+
+    def __call__(self, *, readonly: bool = False) -> UnitOfWork[V]:
+        return UnitOfWork(
+            self.db,
+            self.codec,
+            subject_prefix=self.subject_prefix,
+            projectors=self.projectors,
+            readonly=readonly,
+            on_commit=self.on_commit,
+            views=self.views,
+        )

@@ -1,0 +1,39 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class KeyIssued(_message.Message):
+    __slots__ = ("key_id", "org", "owner_user_id", "name", "prefix", "services", "expires_at", "type")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    org: str
+    owner_user_id: str
+    name: str
+    prefix: str
+    services: _containers.RepeatedScalarFieldContainer[str]
+    expires_at: int
+    type: int
+    def __init__(self, key_id: _Optional[str] = ..., org: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., name: _Optional[str] = ..., prefix: _Optional[str] = ..., services: _Optional[_Iterable[str]] = ..., expires_at: _Optional[int] = ..., type: _Optional[int] = ...) -> None: ...
+
+class KeyRevoked(_message.Message):
+    __slots__ = ("key_id", "org", "owner_user_id", "reason")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    org: str
+    owner_user_id: str
+    reason: str
+    def __init__(self, key_id: _Optional[str] = ..., org: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""hangar.keys: API keys for machines and CLIs (issue, rotate, (de)activate, revoke, expire, authenticate)."""

@@ -1,0 +1,1 @@
+"""hangar.registry: repositories, manifests and tags of the OCI registry (the distribution-spec rules)."""
