@@ -10,11 +10,18 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+
+from hangar.kit import migrations
+from hangar.kit.codec import EventCodec
+from hangar.kit.db import Database
+from hangar.kit.eventstore import Projector
+from hangar.kit.uow import UnitOfWorkFactory, ViewsFactory
 
 POSTGRES_DSN = os.environ.get("HANGAR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 SHARED_NATS_URL = os.environ.get("HANGAR_TEST_NATS", "nats://127.0.0.1:4222")
@@ -100,3 +107,21 @@ async def eventually(check: object, *, within: float = 10.0, interval: float = 0
             return
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {within}s (last result {last!r})")
+
+
+@asynccontextmanager
+async def service_units_of_work(
+    database_url: str,
+    codec: EventCodec,
+    migrations_dir: Path,
+    *,
+    projectors: Sequence[Projector] = (),
+    views: ViewsFactory | None = None,
+) -> AsyncIterator[UnitOfWorkFactory[Any]]:
+    """A migrated service database and its unit-of-work factory, without NATS (for app and store tests)."""
+    await migrations.upgrade(database_url, migrations_dir)
+    db = Database(database_url)
+    try:
+        yield UnitOfWorkFactory(db, codec, subject_prefix="hangar", projectors=projectors, views=views)
+    finally:
+        await db.dispose()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar.kit.codec import EventCodec
 from hangar.kit.db import Database
+from hangar.kit.errors import ConcurrencyConflict
 from hangar.kit.eventstore import EventStore, Projector
 from hangar.kit.inbox import Inbox
 
@@ -120,3 +123,23 @@ class UnitOfWorkFactory(Generic[V]):
             on_commit=self.on_commit,
             views=self.views,
         )
+
+
+T = TypeVar("T")
+
+
+async def retry_on_conflict(
+    command: Callable[[], Awaitable[T]], *, attempts: int = 8, backoff: float = 0.005
+) -> T:
+    """Run a command again when its append lost a race (ConcurrencyConflict); it reloads and re-decides.
+
+    Commands must be whole units of work (open, load, decide, append, commit) so a retry sees fresh state.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await command()
+        except ConcurrencyConflict:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(backoff * attempt * (1 + random.random()))  # noqa: S311 - jitter, not crypto
+    raise AssertionError("unreachable")
