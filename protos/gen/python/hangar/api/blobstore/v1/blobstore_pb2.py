@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'hangar/api/blobstore/v1/blobstore.proto\x12\x17hangar.api.blobstore.v1\"#\n\x12StartUploadRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"(\n\x13StartUploadResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\"E\n\x0cWriteRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x14\n\x0cwrite_offset\x18\x02 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\'\n\rWriteResponse\x12\x16\n\x0e\x63ommitted_size\x18\x01 \x01(\x03\",\n\x17QueryWriteStatusRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\"T\n\x18QueryWriteStatusResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x16\n\x0e\x63ommitted_size\x18\x03 \x01(\x03\"8\n\x13\x43ommitUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"4\n\x14\x43ommitUploadResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"(\n\x13\x43\x61ncelUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\"\x16\n\x14\x43\x61ncelUploadResponse\"F\n\x0bReadRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x13\n\x0bread_offset\x18\x02 \x01(\x03\x12\x12\n\nread_limit\x18\x03 \x01(\x03\"\x1c\n\x0cReadResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"!\n\x0fStatBlobRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"0\n\x10StatBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x32\xe1\x05\n\x10\x42lobstoreService\x12h\n\x0bStartUpload\x12+.hangar.api.blobstore.v1.StartUploadRequest\x1a,.hangar.api.blobstore.v1.StartUploadResponse\x12X\n\x05Write\x12%.hangar.api.blobstore.v1.WriteRequest\x1a&.hangar.api.blobstore.v1.WriteResponse(\x01\x12w\n\x10QueryWriteStatus\x12\x30.hangar.api.blobstore.v1.QueryWriteStatusRequest\x1a\x31.hangar.api.blobstore.v1.QueryWriteStatusResponse\x12k\n\x0c\x43ommitUpload\x12,.hangar.api.blobstore.v1.CommitUploadRequest\x1a-.hangar.api.blobstore.v1.CommitUploadResponse\x12k\n\x0c\x43\x61ncelUpload\x12,.hangar.api.blobstore.v1.CancelUploadRequest\x1a-.hangar.api.blobstore.v1.CancelUploadResponse\x12U\n\x04Read\x12$.hangar.api.blobstore.v1.ReadRequest\x1a%.hangar.api.blobstore.v1.ReadResponse0\x01\x12_\n\x08StatBlob\x12(.hangar.api.blobstore.v1.StatBlobRequest\x1a).hangar.api.blobstore.v1.StatBlobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'hangar/api/blobstore/v1/blobstore.proto\x12\x17hangar.api.blobstore.v1\"#\n\x12StartUploadRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"(\n\x13StartUploadResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\"T\n\x0cWriteRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x14\n\x0cwrite_offset\x18\x02 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\r\n\x05owner\x18\x04 \x01(\t\"\'\n\rWriteResponse\x12\x16\n\x0e\x63ommitted_size\x18\x01 \x01(\x03\";\n\x17QueryWriteStatusRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"T\n\x18QueryWriteStatusResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x16\n\x0e\x63ommitted_size\x18\x03 \x01(\x03\"G\n\x13\x43ommitUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\"4\n\x14\x43ommitUploadResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"7\n\x13\x43\x61ncelUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"\x16\n\x14\x43\x61ncelUploadResponse\"F\n\x0bReadRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x13\n\x0bread_offset\x18\x02 \x01(\x03\x12\x12\n\nread_limit\x18\x03 \x01(\x03\"\x1c\n\x0cReadResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"!\n\x0fStatBlobRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"0\n\x10StatBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x32\xe1\x05\n\x10\x42lobstoreService\x12h\n\x0bStartUpload\x12+.hangar.api.blobstore.v1.StartUploadRequest\x1a,.hangar.api.blobstore.v1.StartUploadResponse\x12X\n\x05Write\x12%.hangar.api.blobstore.v1.WriteRequest\x1a&.hangar.api.blobstore.v1.WriteResponse(\x01\x12w\n\x10QueryWriteStatus\x12\x30.hangar.api.blobstore.v1.QueryWriteStatusRequest\x1a\x31.hangar.api.blobstore.v1.QueryWriteStatusResponse\x12k\n\x0c\x43ommitUpload\x12,.hangar.api.blobstore.v1.CommitUploadRequest\x1a-.hangar.api.blobstore.v1.CommitUploadResponse\x12k\n\x0c\x43\x61ncelUpload\x12,.hangar.api.blobstore.v1.CancelUploadRequest\x1a-.hangar.api.blobstore.v1.CancelUploadResponse\x12U\n\x04Read\x12$.hangar.api.blobstore.v1.ReadRequest\x1a%.hangar.api.blobstore.v1.ReadResponse0\x01\x12_\n\x08StatBlob\x12(.hangar.api.blobstore.v1.StatBlobRequest\x1a).hangar.api.blobstore.v1.StatBlobResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,29 +36,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STARTUPLOADRESPONSE']._serialized_start=105
   _globals['_STARTUPLOADRESPONSE']._serialized_end=145
   _globals['_WRITEREQUEST']._serialized_start=147
-  _globals['_WRITEREQUEST']._serialized_end=216
-  _globals['_WRITERESPONSE']._serialized_start=218
-  _globals['_WRITERESPONSE']._serialized_end=257
-  _globals['_QUERYWRITESTATUSREQUEST']._serialized_start=259
-  _globals['_QUERYWRITESTATUSREQUEST']._serialized_end=303
-  _globals['_QUERYWRITESTATUSRESPONSE']._serialized_start=305
-  _globals['_QUERYWRITESTATUSRESPONSE']._serialized_end=389
-  _globals['_COMMITUPLOADREQUEST']._serialized_start=391
-  _globals['_COMMITUPLOADREQUEST']._serialized_end=447
-  _globals['_COMMITUPLOADRESPONSE']._serialized_start=449
-  _globals['_COMMITUPLOADRESPONSE']._serialized_end=501
-  _globals['_CANCELUPLOADREQUEST']._serialized_start=503
-  _globals['_CANCELUPLOADREQUEST']._serialized_end=543
-  _globals['_CANCELUPLOADRESPONSE']._serialized_start=545
-  _globals['_CANCELUPLOADRESPONSE']._serialized_end=567
-  _globals['_READREQUEST']._serialized_start=569
-  _globals['_READREQUEST']._serialized_end=639
-  _globals['_READRESPONSE']._serialized_start=641
-  _globals['_READRESPONSE']._serialized_end=669
-  _globals['_STATBLOBREQUEST']._serialized_start=671
-  _globals['_STATBLOBREQUEST']._serialized_end=704
-  _globals['_STATBLOBRESPONSE']._serialized_start=706
-  _globals['_STATBLOBRESPONSE']._serialized_end=754
-  _globals['_BLOBSTORESERVICE']._serialized_start=757
-  _globals['_BLOBSTORESERVICE']._serialized_end=1494
+  _globals['_WRITEREQUEST']._serialized_end=231
+  _globals['_WRITERESPONSE']._serialized_start=233
+  _globals['_WRITERESPONSE']._serialized_end=272
+  _globals['_QUERYWRITESTATUSREQUEST']._serialized_start=274
+  _globals['_QUERYWRITESTATUSREQUEST']._serialized_end=333
+  _globals['_QUERYWRITESTATUSRESPONSE']._serialized_start=335
+  _globals['_QUERYWRITESTATUSRESPONSE']._serialized_end=419
+  _globals['_COMMITUPLOADREQUEST']._serialized_start=421
+  _globals['_COMMITUPLOADREQUEST']._serialized_end=492
+  _globals['_COMMITUPLOADRESPONSE']._serialized_start=494
+  _globals['_COMMITUPLOADRESPONSE']._serialized_end=546
+  _globals['_CANCELUPLOADREQUEST']._serialized_start=548
+  _globals['_CANCELUPLOADREQUEST']._serialized_end=603
+  _globals['_CANCELUPLOADRESPONSE']._serialized_start=605
+  _globals['_CANCELUPLOADRESPONSE']._serialized_end=627
+  _globals['_READREQUEST']._serialized_start=629
+  _globals['_READREQUEST']._serialized_end=699
+  _globals['_READRESPONSE']._serialized_start=701
+  _globals['_READRESPONSE']._serialized_end=729
+  _globals['_STATBLOBREQUEST']._serialized_start=731
+  _globals['_STATBLOBREQUEST']._serialized_end=764
+  _globals['_STATBLOBRESPONSE']._serialized_start=766
+  _globals['_STATBLOBRESPONSE']._serialized_end=814
+  _globals['_BLOBSTORESERVICE']._serialized_start=817
+  _globals['_BLOBSTORESERVICE']._serialized_end=1554
 # @@protoc_insertion_point(module_scope)

@@ -17,14 +17,16 @@ class StartUploadResponse(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ...) -> None: ...
 
 class WriteRequest(_message.Message):
-    __slots__ = ("upload_id", "write_offset", "data")
+    __slots__ = ("upload_id", "write_offset", "data", "owner")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     WRITE_OFFSET_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
     write_offset: int
     data: bytes
-    def __init__(self, upload_id: _Optional[str] = ..., write_offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+    owner: str
+    def __init__(self, upload_id: _Optional[str] = ..., write_offset: _Optional[int] = ..., data: _Optional[bytes] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class WriteResponse(_message.Message):
     __slots__ = ("committed_size",)
@@ -33,10 +35,12 @@ class WriteResponse(_message.Message):
     def __init__(self, committed_size: _Optional[int] = ...) -> None: ...
 
 class QueryWriteStatusRequest(_message.Message):
-    __slots__ = ("upload_id",)
+    __slots__ = ("upload_id", "owner")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
-    def __init__(self, upload_id: _Optional[str] = ...) -> None: ...
+    owner: str
+    def __init__(self, upload_id: _Optional[str] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class QueryWriteStatusResponse(_message.Message):
     __slots__ = ("upload_id", "owner", "committed_size")
@@ -49,12 +53,14 @@ class QueryWriteStatusResponse(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ..., owner: _Optional[str] = ..., committed_size: _Optional[int] = ...) -> None: ...
 
 class CommitUploadRequest(_message.Message):
-    __slots__ = ("upload_id", "digest")
+    __slots__ = ("upload_id", "digest", "owner")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
     digest: str
-    def __init__(self, upload_id: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...
+    owner: str
+    def __init__(self, upload_id: _Optional[str] = ..., digest: _Optional[str] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class CommitUploadResponse(_message.Message):
     __slots__ = ("digest", "size")
@@ -65,10 +71,12 @@ class CommitUploadResponse(_message.Message):
     def __init__(self, digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class CancelUploadRequest(_message.Message):
-    __slots__ = ("upload_id",)
+    __slots__ = ("upload_id", "owner")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
-    def __init__(self, upload_id: _Optional[str] = ...) -> None: ...
+    owner: str
+    def __init__(self, upload_id: _Optional[str] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class CancelUploadResponse(_message.Message):
     __slots__ = ()

@@ -84,7 +84,12 @@ class BlobstoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Write(self, request_iterator, context):
-        """Write appends bytes to an upload; every message's write_offset must equal the bytes already received.
+        """Write appends a stream of bytes to an open upload and returns how many bytes the upload then holds.
+        The first message names the upload and the offset to write at, which must equal the bytes the upload
+        already holds (else OUT_OF_RANGE, RANGE_INVALID, nothing written). Each later message continues where
+        the previous ones ended: its write_offset is 0 (meaning "continue") or exactly that position, and its
+        upload_id is empty or the same. If the stream breaks or a later message is refused, the bytes received
+        before are kept: ask QueryWriteStatus and resume from committed_size.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -98,7 +103,9 @@ class BlobstoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CommitUpload(self, request, context):
-        """CommitUpload verifies the upload's digest and makes it a blob, or refuses it and discards the bytes.
+        """CommitUpload verifies the upload's digest and makes it a blob, or refuses it (INVALID_ARGUMENT,
+        DIGEST_INVALID), cancels the upload and discards the bytes. Committing a committed upload again with the
+        same digest returns the same answer (safe to retry).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -22,22 +22,23 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from hangar.api.identity.v1 import types_pb2 as hangar_dot_api_dot_identity_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hangar/api/identity/v1/events.proto\x12\x16hangar.api.identity.v1\x1a\"hangar/api/identity/v1/types.proto\"@\n\nOrgCreated\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"F\n\x0eUserRegistered\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"w\n\x0cRolesChanged\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12+\n\x05roles\x18\x05 \x03(\x0e\x32\x1c.hangar.api.identity.v1.Role\";\n\x0bUserRemoved\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hangar/api/identity/v1/events.proto\x12\x16hangar.api.identity.v1\"@\n\nOrgCreated\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"F\n\x0eUserRegistered\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"+\n\x0bTeamCreated\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\"Y\n\x0cRolesChanged\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\";\n\x0bUserRemoved\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hangar.api.identity.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORGCREATED']._serialized_start=99
-  _globals['_ORGCREATED']._serialized_end=163
-  _globals['_USERREGISTERED']._serialized_start=165
-  _globals['_USERREGISTERED']._serialized_end=235
-  _globals['_ROLESCHANGED']._serialized_start=237
-  _globals['_ROLESCHANGED']._serialized_end=356
-  _globals['_USERREMOVED']._serialized_start=358
-  _globals['_USERREMOVED']._serialized_end=417
+  _globals['_ORGCREATED']._serialized_start=63
+  _globals['_ORGCREATED']._serialized_end=127
+  _globals['_USERREGISTERED']._serialized_start=129
+  _globals['_USERREGISTERED']._serialized_end=199
+  _globals['_TEAMCREATED']._serialized_start=201
+  _globals['_TEAMCREATED']._serialized_end=244
+  _globals['_ROLESCHANGED']._serialized_start=246
+  _globals['_ROLESCHANGED']._serialized_end=335
+  _globals['_USERREMOVED']._serialized_start=337
+  _globals['_USERREMOVED']._serialized_end=396
 # @@protoc_insertion_point(module_scope)

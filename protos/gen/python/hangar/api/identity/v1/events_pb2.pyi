@@ -1,9 +1,8 @@
-from hangar.api.identity.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Optional as _Optional
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -27,6 +26,14 @@ class UserRegistered(_message.Message):
     display_name: str
     def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
 
+class TeamCreated(_message.Message):
+    __slots__ = ("org_id", "team")
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    org_id: str
+    team: str
+    def __init__(self, org_id: _Optional[str] = ..., team: _Optional[str] = ...) -> None: ...
+
 class RolesChanged(_message.Message):
     __slots__ = ("org_id", "org", "team", "user_id", "roles")
     ORG_ID_FIELD_NUMBER: _ClassVar[int]
@@ -38,8 +45,8 @@ class RolesChanged(_message.Message):
     org: str
     team: str
     user_id: str
-    roles: _containers.RepeatedScalarFieldContainer[_types_pb2.Role]
-    def __init__(self, org_id: _Optional[str] = ..., org: _Optional[str] = ..., team: _Optional[str] = ..., user_id: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_types_pb2.Role, str]]] = ...) -> None: ...
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, org_id: _Optional[str] = ..., org: _Optional[str] = ..., team: _Optional[str] = ..., user_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UserRemoved(_message.Message):
     __slots__ = ("org_id", "org", "user_id")

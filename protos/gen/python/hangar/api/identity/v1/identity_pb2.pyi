@@ -104,3 +104,111 @@ class CheckAccessResponse(_message.Message):
     granted: _containers.RepeatedScalarFieldContainer[_types_pb2.Capability]
     denial_reason: str
     def __init__(self, granted: _Optional[_Iterable[_Union[_types_pb2.Capability, str]]] = ..., denial_reason: _Optional[str] = ...) -> None: ...
+
+class CreateTeamRequest(_message.Message):
+    __slots__ = ("org", "team")
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    org: str
+    team: str
+    def __init__(self, org: _Optional[str] = ..., team: _Optional[str] = ...) -> None: ...
+
+class CreateTeamResponse(_message.Message):
+    __slots__ = ("team",)
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    team: _types_pb2.Team
+    def __init__(self, team: _Optional[_Union[_types_pb2.Team, _Mapping]] = ...) -> None: ...
+
+class ListTeamsRequest(_message.Message):
+    __slots__ = ("org",)
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    org: str
+    def __init__(self, org: _Optional[str] = ...) -> None: ...
+
+class ListTeamsResponse(_message.Message):
+    __slots__ = ("teams",)
+    TEAMS_FIELD_NUMBER: _ClassVar[int]
+    teams: _containers.RepeatedCompositeFieldContainer[_types_pb2.Team]
+    def __init__(self, teams: _Optional[_Iterable[_Union[_types_pb2.Team, _Mapping]]] = ...) -> None: ...
+
+class ListUsersRequest(_message.Message):
+    __slots__ = ("org", "team", "page_size", "page_token")
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    org: str
+    team: str
+    page_size: int
+    page_token: str
+    def __init__(self, org: _Optional[str] = ..., team: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListUsersResponse(_message.Message):
+    __slots__ = ("members", "next_page_token")
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    members: _containers.RepeatedCompositeFieldContainer[_types_pb2.Member]
+    next_page_token: str
+    def __init__(self, members: _Optional[_Iterable[_Union[_types_pb2.Member, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SetRolesRequest(_message.Message):
+    __slots__ = ("org", "team", "user_id", "roles")
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    org: str
+    team: str
+    user_id: str
+    roles: _containers.RepeatedScalarFieldContainer[_types_pb2.Role]
+    def __init__(self, org: _Optional[str] = ..., team: _Optional[str] = ..., user_id: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_types_pb2.Role, str]]] = ...) -> None: ...
+
+class SetRolesResponse(_message.Message):
+    __slots__ = ("memberships",)
+    MEMBERSHIPS_FIELD_NUMBER: _ClassVar[int]
+    memberships: _containers.RepeatedCompositeFieldContainer[_types_pb2.Membership]
+    def __init__(self, memberships: _Optional[_Iterable[_Union[_types_pb2.Membership, _Mapping]]] = ...) -> None: ...
+
+class CheckOrgAccessRequest(_message.Message):
+    __slots__ = ("user_id", "org", "team", "capability")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    org: str
+    team: str
+    capability: _types_pb2.Capability
+    def __init__(self, user_id: _Optional[str] = ..., org: _Optional[str] = ..., team: _Optional[str] = ..., capability: _Optional[_Union[_types_pb2.Capability, str]] = ...) -> None: ...
+
+class CheckOrgAccessResponse(_message.Message):
+    __slots__ = ("allowed", "denial_reason")
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    DENIAL_REASON_FIELD_NUMBER: _ClassVar[int]
+    allowed: bool
+    denial_reason: str
+    def __init__(self, allowed: _Optional[bool] = ..., denial_reason: _Optional[str] = ...) -> None: ...
+
+class CheckGrantRequest(_message.Message):
+    __slots__ = ("granter_user_id", "org", "team", "user_id", "email", "roles")
+    GRANTER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    granter_user_id: str
+    org: str
+    team: str
+    user_id: str
+    email: str
+    roles: _containers.RepeatedScalarFieldContainer[_types_pb2.Role]
+    def __init__(self, granter_user_id: _Optional[str] = ..., org: _Optional[str] = ..., team: _Optional[str] = ..., user_id: _Optional[str] = ..., email: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_types_pb2.Role, str]]] = ...) -> None: ...
+
+class CheckGrantResponse(_message.Message):
+    __slots__ = ("allowed", "denial_reason")
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    DENIAL_REASON_FIELD_NUMBER: _ClassVar[int]
+    allowed: bool
+    denial_reason: str
+    def __init__(self, allowed: _Optional[bool] = ..., denial_reason: _Optional[str] = ...) -> None: ...

@@ -27,6 +27,10 @@ if _version_not_supported:
 
 class IdentityServiceStub:
     """IdentityService owns orgs, teams, users and their roles, and answers what a principal may do.
+
+    Callers are trusted internal services: the gateway authenticates principals and enforces decisions
+    (CheckAccess, CheckOrgAccess, CheckGrant) before it calls a command. Errors carry the status of the
+    domain error and the trailers hangar-error-code / hangar-error-kind / hangar-error-detail.
     """
 
     def __init__(self, channel):
@@ -65,10 +69,44 @@ class IdentityServiceStub:
                 request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckAccessRequest.SerializeToString,
                 response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckAccessResponse.FromString,
                 _registered_method=True)
+        self.CreateTeam = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/CreateTeam',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CreateTeamRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CreateTeamResponse.FromString,
+                _registered_method=True)
+        self.ListTeams = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/ListTeams',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListTeamsRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListTeamsResponse.FromString,
+                _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/ListUsers',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListUsersResponse.FromString,
+                _registered_method=True)
+        self.SetRoles = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/SetRoles',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.SetRolesRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.SetRolesResponse.FromString,
+                _registered_method=True)
+        self.CheckOrgAccess = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/CheckOrgAccess',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckOrgAccessRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckOrgAccessResponse.FromString,
+                _registered_method=True)
+        self.CheckGrant = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/CheckGrant',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
     """IdentityService owns orgs, teams, users and their roles, and answers what a principal may do.
+
+    Callers are trusted internal services: the gateway authenticates principals and enforces decisions
+    (CheckAccess, CheckOrgAccess, CheckGrant) before it calls a command. Errors carry the status of the
+    domain error and the trailers hangar-error-code / hangar-error-kind / hangar-error-detail.
     """
 
     def CreateOrg(self, request, context):
@@ -113,6 +151,48 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateTeam(self, request, context):
+        """CreateTeam creates a team in an org.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTeams(self, request, context):
+        """ListTeams lists the teams of an org by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsers(self, request, context):
+        """ListUsers lists the members of an org (or of one team), by email, with their memberships in the org.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRoles(self, request, context):
+        """SetRoles makes the given roles a member's roles at the org or at one team; no roles ends that membership.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckOrgAccess(self, request, context):
+        """CheckOrgAccess tells whether a user may use a management capability on an org or one of its teams.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckGrant(self, request, context):
+        """CheckGrant tells whether a user may set a member's roles at the org or at one team.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +226,36 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckAccessRequest.FromString,
                     response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckAccessResponse.SerializeToString,
             ),
+            'CreateTeam': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTeam,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CreateTeamRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CreateTeamResponse.SerializeToString,
+            ),
+            'ListTeams': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTeams,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListTeamsRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListTeamsResponse.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListUsersRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListUsersResponse.SerializeToString,
+            ),
+            'SetRoles': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRoles,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.SetRolesRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.SetRolesResponse.SerializeToString,
+            ),
+            'CheckOrgAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckOrgAccess,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckOrgAccessRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckOrgAccessResponse.SerializeToString,
+            ),
+            'CheckGrant': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckGrant,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'hangar.api.identity.v1.IdentityService', rpc_method_handlers)
@@ -156,6 +266,10 @@ def add_IdentityServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class IdentityService:
     """IdentityService owns orgs, teams, users and their roles, and answers what a principal may do.
+
+    Callers are trusted internal services: the gateway authenticates principals and enforces decisions
+    (CheckAccess, CheckOrgAccess, CheckGrant) before it calls a command. Errors carry the status of the
+    domain error and the trailers hangar-error-code / hangar-error-kind / hangar-error-detail.
     """
 
     @staticmethod
@@ -310,6 +424,168 @@ class IdentityService:
             '/hangar.api.identity.v1.IdentityService/CheckAccess',
             hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckAccessRequest.SerializeToString,
             hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckAccessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTeam(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/CreateTeam',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CreateTeamRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CreateTeamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTeams(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/ListTeams',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListTeamsRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListTeamsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/ListUsers',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListUsersRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRoles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/SetRoles',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.SetRolesRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.SetRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckOrgAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/CheckOrgAccess',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckOrgAccessRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckOrgAccessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckGrant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/CheckGrant',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantResponse.FromString,
             options,
             channel_credentials,
             insecure,

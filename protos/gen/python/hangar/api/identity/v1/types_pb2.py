@@ -24,21 +24,25 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hangar/api/identity/v1/types.proto\x12\x16hangar.api.identity.v1\"9\n\x03Org\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"<\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"T\n\nMembership\x12\x0b\n\x03org\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12+\n\x05roles\x18\x03 \x03(\x0e\x32\x1c.hangar.api.identity.v1.Role*\xa2\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x12\n\x0eROLE_ORG_OWNER\x10\x01\x12\x17\n\x13ROLE_REGISTRY_ADMIN\x10\x02\x12\x16\n\x12ROLE_REGISTRY_USER\x10\x03\x12\x16\n\x12ROLE_REGISTRY_READ\x10\x04\x12\x13\n\x0fROLE_USER_ADMIN\x10\x05\x12\x12\n\x0eROLE_USER_READ\x10\x06*\xb1\x02\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43\x41PABILITY_VIEW_ARTIFACTS\x10\x01\x12!\n\x1d\x43\x41PABILITY_DOWNLOAD_ARTIFACTS\x10\x02\x12\x1d\n\x19\x43\x41PABILITY_PUSH_ARTIFACTS\x10\x03\x12\x1d\n\x19\x43\x41PABILITY_EDIT_ARTIFACTS\x10\x04\x12\x1f\n\x1b\x43\x41PABILITY_DELETE_ARTIFACTS\x10\x05\x12\x19\n\x15\x43\x41PABILITY_VIEW_USERS\x10\x06\x12\x18\n\x14\x43\x41PABILITY_ADD_USERS\x10\x07\x12\x18\n\x14\x43\x41PABILITY_ADD_TEAMS\x10\x08\x12\x17\n\x13\x43\x41PABILITY_VIEW_ORG\x10\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hangar/api/identity/v1/types.proto\x12\x16hangar.api.identity.v1\"9\n\x03Org\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"<\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"T\n\nMembership\x12\x0b\n\x03org\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12+\n\x05roles\x18\x03 \x03(\x0e\x32\x1c.hangar.api.identity.v1.Role\"!\n\x04Team\x12\x0b\n\x03org\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"m\n\x06Member\x12*\n\x04user\x18\x01 \x01(\x0b\x32\x1c.hangar.api.identity.v1.User\x12\x37\n\x0bmemberships\x18\x02 \x03(\x0b\x32\".hangar.api.identity.v1.Membership*\xa2\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x12\n\x0eROLE_ORG_OWNER\x10\x01\x12\x17\n\x13ROLE_REGISTRY_ADMIN\x10\x02\x12\x16\n\x12ROLE_REGISTRY_USER\x10\x03\x12\x16\n\x12ROLE_REGISTRY_READ\x10\x04\x12\x13\n\x0fROLE_USER_ADMIN\x10\x05\x12\x12\n\x0eROLE_USER_READ\x10\x06*\xb1\x02\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43\x41PABILITY_VIEW_ARTIFACTS\x10\x01\x12!\n\x1d\x43\x41PABILITY_DOWNLOAD_ARTIFACTS\x10\x02\x12\x1d\n\x19\x43\x41PABILITY_PUSH_ARTIFACTS\x10\x03\x12\x1d\n\x19\x43\x41PABILITY_EDIT_ARTIFACTS\x10\x04\x12\x1f\n\x1b\x43\x41PABILITY_DELETE_ARTIFACTS\x10\x05\x12\x19\n\x15\x43\x41PABILITY_VIEW_USERS\x10\x06\x12\x18\n\x14\x43\x41PABILITY_ADD_USERS\x10\x07\x12\x18\n\x14\x43\x41PABILITY_ADD_TEAMS\x10\x08\x12\x17\n\x13\x43\x41PABILITY_VIEW_ORG\x10\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hangar.api.identity.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=270
-  _globals['_ROLE']._serialized_end=432
-  _globals['_CAPABILITY']._serialized_start=435
-  _globals['_CAPABILITY']._serialized_end=740
+  _globals['_ROLE']._serialized_start=416
+  _globals['_ROLE']._serialized_end=578
+  _globals['_CAPABILITY']._serialized_start=581
+  _globals['_CAPABILITY']._serialized_end=886
   _globals['_ORG']._serialized_start=62
   _globals['_ORG']._serialized_end=119
   _globals['_USER']._serialized_start=121
   _globals['_USER']._serialized_end=181
   _globals['_MEMBERSHIP']._serialized_start=183
   _globals['_MEMBERSHIP']._serialized_end=267
+  _globals['_TEAM']._serialized_start=269
+  _globals['_TEAM']._serialized_end=302
+  _globals['_MEMBER']._serialized_start=304
+  _globals['_MEMBER']._serialized_end=413
 # @@protoc_insertion_point(module_scope)

@@ -2,7 +2,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -76,3 +76,19 @@ class Membership(_message.Message):
     team: str
     roles: _containers.RepeatedScalarFieldContainer[Role]
     def __init__(self, org: _Optional[str] = ..., team: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[Role, str]]] = ...) -> None: ...
+
+class Team(_message.Message):
+    __slots__ = ("org", "name")
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    org: str
+    name: str
+    def __init__(self, org: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class Member(_message.Message):
+    __slots__ = ("user", "memberships")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    MEMBERSHIPS_FIELD_NUMBER: _ClassVar[int]
+    user: User
+    memberships: _containers.RepeatedCompositeFieldContainer[Membership]
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ..., memberships: _Optional[_Iterable[_Union[Membership, _Mapping]]] = ...) -> None: ...

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fhangar/api/keys/v1/events.proto\x12\x12hangar.api.keys.v1\"\x91\x01\n\tKeyIssued\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0e\n\x06prefix\x18\x05 \x01(\t\x12\x10\n\x08services\x18\x06 \x03(\t\x12\x12\n\nexpires_at\x18\x07 \x01(\x03\x12\x0c\n\x04type\x18\x08 \x01(\x05\"P\n\nKeyRevoked\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fhangar/api/keys/v1/events.proto\x12\x12hangar.api.keys.v1\"\xca\x01\n\tKeyIssued\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0e\n\x06prefix\x18\x05 \x01(\t\x12\x10\n\x08services\x18\x06 \x03(\t\x12\x12\n\nexpires_at\x18\x07 \x01(\x03\x12\x10\n\x08key_type\x18\t \x01(\t\x12\x13\n\x0bsecret_hash\x18\n \x01(\t\x12\x12\n\ncreated_at\x18\x0b \x01(\x03J\x04\x08\x08\x10\tR\x04type\"P\n\nKeyRevoked\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"T\n\nKeyExpired\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x12\n\nexpired_at\x18\x04 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,7 +32,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hangar.api.keys.v1.events_p
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_KEYISSUED']._serialized_start=56
-  _globals['_KEYISSUED']._serialized_end=201
-  _globals['_KEYREVOKED']._serialized_start=203
-  _globals['_KEYREVOKED']._serialized_end=283
+  _globals['_KEYISSUED']._serialized_end=258
+  _globals['_KEYREVOKED']._serialized_start=260
+  _globals['_KEYREVOKED']._serialized_end=340
+  _globals['_KEYEXPIRED']._serialized_start=342
+  _globals['_KEYEXPIRED']._serialized_end=426
 # @@protoc_insertion_point(module_scope)

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class KeyIssued(_message.Message):
-    __slots__ = ("key_id", "org", "owner_user_id", "name", "prefix", "services", "expires_at", "type")
+    __slots__ = ("key_id", "org", "owner_user_id", "name", "prefix", "services", "expires_at", "key_type", "secret_hash", "created_at")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     ORG_FIELD_NUMBER: _ClassVar[int]
     OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -15,7 +15,9 @@ class KeyIssued(_message.Message):
     PREFIX_FIELD_NUMBER: _ClassVar[int]
     SERVICES_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
-    TYPE_FIELD_NUMBER: _ClassVar[int]
+    KEY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SECRET_HASH_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     org: str
     owner_user_id: str
@@ -23,8 +25,10 @@ class KeyIssued(_message.Message):
     prefix: str
     services: _containers.RepeatedScalarFieldContainer[str]
     expires_at: int
-    type: int
-    def __init__(self, key_id: _Optional[str] = ..., org: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., name: _Optional[str] = ..., prefix: _Optional[str] = ..., services: _Optional[_Iterable[str]] = ..., expires_at: _Optional[int] = ..., type: _Optional[int] = ...) -> None: ...
+    key_type: str
+    secret_hash: str
+    created_at: int
+    def __init__(self, key_id: _Optional[str] = ..., org: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., name: _Optional[str] = ..., prefix: _Optional[str] = ..., services: _Optional[_Iterable[str]] = ..., expires_at: _Optional[int] = ..., key_type: _Optional[str] = ..., secret_hash: _Optional[str] = ..., created_at: _Optional[int] = ...) -> None: ...
 
 class KeyRevoked(_message.Message):
     __slots__ = ("key_id", "org", "owner_user_id", "reason")
@@ -37,3 +41,15 @@ class KeyRevoked(_message.Message):
     owner_user_id: str
     reason: str
     def __init__(self, key_id: _Optional[str] = ..., org: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class KeyExpired(_message.Message):
+    __slots__ = ("key_id", "org", "owner_user_id", "expired_at")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_AT_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    org: str
+    owner_user_id: str
+    expired_at: int
+    def __init__(self, key_id: _Optional[str] = ..., org: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., expired_at: _Optional[int] = ...) -> None: ...

@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dhangar/api/keys/v1/keys.proto\x12\x12hangar.api.keys.v1\"\x84\x02\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12)\n\x04type\x18\x02 \x01(\x0e\x32\x1b.hangar.api.keys.v1.KeyType\x12\x0b\n\x03org\x18\x03 \x01(\t\x12\x15\n\rowner_user_id\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0e\n\x06prefix\x18\x06 \x01(\t\x12\x10\n\x08services\x18\x07 \x03(\t\x12-\n\x06status\x18\x08 \x01(\x0e\x32\x1d.hangar.api.keys.v1.KeyStatus\x12\x12\n\ncreated_at\x18\t \x01(\x03\x12\x12\n\nexpires_at\x18\n \x01(\x03\x12\x14\n\x0clast_used_at\x18\x0b \x01(\x03\"s\n\x17IssuePersonalKeyRequest\x12\x0b\n\x03org\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08services\x18\x04 \x03(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x05 \x01(\x03\"S\n\x18IssuePersonalKeyResponse\x12\'\n\x03key\x18\x01 \x01(\x0b\x32\x1a.hangar.api.keys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"%\n\x13\x41uthenticateRequest\x12\x0e\n\x06secret\x18\x01 \x01(\t\"?\n\x14\x41uthenticateResponse\x12\'\n\x03key\x18\x01 \x01(\x0b\x32\x1a.hangar.api.keys.v1.ApiKey\"2\n\x10RevokeKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x13\n\x11RevokeKeyResponse\"\"\n\x0fListKeysRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"<\n\x10ListKeysResponse\x12(\n\x04keys\x18\x01 \x03(\x0b\x32\x1a.hangar.api.keys.v1.ApiKey*e\n\x07KeyType\x12\x18\n\x14KEY_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11KEY_TYPE_PERSONAL\x10\x01\x12\x14\n\x10KEY_TYPE_SERVICE\x10\x02\x12\x13\n\x0fKEY_TYPE_LEGACY\x10\x03*\x87\x01\n\tKeyStatus\x12\x1a\n\x16KEY_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11KEY_STATUS_ACTIVE\x10\x01\x12\x17\n\x13KEY_STATUS_INACTIVE\x10\x02\x12\x16\n\x12KEY_STATUS_REVOKED\x10\x03\x12\x16\n\x12KEY_STATUS_EXPIRED\x10\x04\x32\x90\x03\n\x0bKeysService\x12m\n\x10IssuePersonalKey\x12+.hangar.api.keys.v1.IssuePersonalKeyRequest\x1a,.hangar.api.keys.v1.IssuePersonalKeyResponse\x12\x61\n\x0c\x41uthenticate\x12\'.hangar.api.keys.v1.AuthenticateRequest\x1a(.hangar.api.keys.v1.AuthenticateResponse\x12X\n\tRevokeKey\x12$.hangar.api.keys.v1.RevokeKeyRequest\x1a%.hangar.api.keys.v1.RevokeKeyResponse\x12U\n\x08ListKeys\x12#.hangar.api.keys.v1.ListKeysRequest\x1a$.hangar.api.keys.v1.ListKeysResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dhangar/api/keys/v1/keys.proto\x12\x12hangar.api.keys.v1\"\x84\x02\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12)\n\x04type\x18\x02 \x01(\x0e\x32\x1b.hangar.api.keys.v1.KeyType\x12\x0b\n\x03org\x18\x03 \x01(\t\x12\x15\n\rowner_user_id\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0e\n\x06prefix\x18\x06 \x01(\t\x12\x10\n\x08services\x18\x07 \x03(\t\x12-\n\x06status\x18\x08 \x01(\x0e\x32\x1d.hangar.api.keys.v1.KeyStatus\x12\x12\n\ncreated_at\x18\t \x01(\x03\x12\x12\n\nexpires_at\x18\n \x01(\x03\x12\x14\n\x0clast_used_at\x18\x0b \x01(\x03\"s\n\x17IssuePersonalKeyRequest\x12\x0b\n\x03org\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08services\x18\x04 \x03(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x05 \x01(\x03\"S\n\x18IssuePersonalKeyResponse\x12\'\n\x03key\x18\x01 \x01(\x0b\x32\x1a.hangar.api.keys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"%\n\x13\x41uthenticateRequest\x12\x0e\n\x06secret\x18\x01 \x01(\t\"?\n\x14\x41uthenticateResponse\x12\'\n\x03key\x18\x01 \x01(\x0b\x32\x1a.hangar.api.keys.v1.ApiKey\"2\n\x10RevokeKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"<\n\x11RevokeKeyResponse\x12\'\n\x03key\x18\x01 \x01(\x0b\x32\x1a.hangar.api.keys.v1.ApiKey\"\"\n\x0fListKeysRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"<\n\x10ListKeysResponse\x12(\n\x04keys\x18\x01 \x03(\x0b\x32\x1a.hangar.api.keys.v1.ApiKey\"\x1f\n\rGetKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"9\n\x0eGetKeyResponse\x12\'\n\x03key\x18\x01 \x01(\x0b\x32\x1a.hangar.api.keys.v1.ApiKey*e\n\x07KeyType\x12\x18\n\x14KEY_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11KEY_TYPE_PERSONAL\x10\x01\x12\x14\n\x10KEY_TYPE_SERVICE\x10\x02\x12\x13\n\x0fKEY_TYPE_LEGACY\x10\x03*\x87\x01\n\tKeyStatus\x12\x1a\n\x16KEY_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11KEY_STATUS_ACTIVE\x10\x01\x12\x17\n\x13KEY_STATUS_INACTIVE\x10\x02\x12\x16\n\x12KEY_STATUS_REVOKED\x10\x03\x12\x16\n\x12KEY_STATUS_EXPIRED\x10\x04\x32\xe1\x03\n\x0bKeysService\x12m\n\x10IssuePersonalKey\x12+.hangar.api.keys.v1.IssuePersonalKeyRequest\x1a,.hangar.api.keys.v1.IssuePersonalKeyResponse\x12\x61\n\x0c\x41uthenticate\x12\'.hangar.api.keys.v1.AuthenticateRequest\x1a(.hangar.api.keys.v1.AuthenticateResponse\x12X\n\tRevokeKey\x12$.hangar.api.keys.v1.RevokeKeyRequest\x1a%.hangar.api.keys.v1.RevokeKeyResponse\x12U\n\x08ListKeys\x12#.hangar.api.keys.v1.ListKeysRequest\x1a$.hangar.api.keys.v1.ListKeysResponse\x12O\n\x06GetKey\x12!.hangar.api.keys.v1.GetKeyRequest\x1a\".hangar.api.keys.v1.GetKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hangar.api.keys.v1.keys_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KEYTYPE']._serialized_start=793
-  _globals['_KEYTYPE']._serialized_end=894
-  _globals['_KEYSTATUS']._serialized_start=897
-  _globals['_KEYSTATUS']._serialized_end=1032
+  _globals['_KEYTYPE']._serialized_start=926
+  _globals['_KEYTYPE']._serialized_end=1027
+  _globals['_KEYSTATUS']._serialized_start=1030
+  _globals['_KEYSTATUS']._serialized_end=1165
   _globals['_APIKEY']._serialized_start=54
   _globals['_APIKEY']._serialized_end=314
   _globals['_ISSUEPERSONALKEYREQUEST']._serialized_start=316
@@ -48,11 +48,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REVOKEKEYREQUEST']._serialized_start=622
   _globals['_REVOKEKEYREQUEST']._serialized_end=672
   _globals['_REVOKEKEYRESPONSE']._serialized_start=674
-  _globals['_REVOKEKEYRESPONSE']._serialized_end=693
-  _globals['_LISTKEYSREQUEST']._serialized_start=695
-  _globals['_LISTKEYSREQUEST']._serialized_end=729
-  _globals['_LISTKEYSRESPONSE']._serialized_start=731
-  _globals['_LISTKEYSRESPONSE']._serialized_end=791
-  _globals['_KEYSSERVICE']._serialized_start=1035
-  _globals['_KEYSSERVICE']._serialized_end=1435
+  _globals['_REVOKEKEYRESPONSE']._serialized_end=734
+  _globals['_LISTKEYSREQUEST']._serialized_start=736
+  _globals['_LISTKEYSREQUEST']._serialized_end=770
+  _globals['_LISTKEYSRESPONSE']._serialized_start=772
+  _globals['_LISTKEYSRESPONSE']._serialized_end=832
+  _globals['_GETKEYREQUEST']._serialized_start=834
+  _globals['_GETKEYREQUEST']._serialized_end=865
+  _globals['_GETKEYRESPONSE']._serialized_start=867
+  _globals['_GETKEYRESPONSE']._serialized_end=924
+  _globals['_KEYSSERVICE']._serialized_start=1168
+  _globals['_KEYSSERVICE']._serialized_end=1649
 # @@protoc_insertion_point(module_scope)

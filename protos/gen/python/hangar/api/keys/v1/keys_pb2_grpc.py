@@ -55,6 +55,11 @@ class KeysServiceStub:
                 request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListKeysRequest.SerializeToString,
                 response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListKeysResponse.FromString,
                 _registered_method=True)
+        self.GetKey = channel.unary_unary(
+                '/hangar.api.keys.v1.KeysService/GetKey',
+                request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyResponse.FromString,
+                _registered_method=True)
 
 
 class KeysServiceServicer:
@@ -63,13 +68,17 @@ class KeysServiceServicer:
 
     def IssuePersonalKey(self, request, context):
         """IssuePersonalKey issues a personal key for a user; the secret is returned once and never stored.
+        RESOURCE_EXHAUSTED (PERSONAL_KEY_LIMIT) when the user already holds 8 live personal keys.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Authenticate(self, request, context):
-        """Authenticate resolves a key secret to its key and principal.
+        """Authenticate resolves a key secret to its key and principal. A refused secret fails with
+        UNAUTHENTICATED and the trailer hangar-error-code: KEY_MALFORMED (not shaped hgr_<8>_<random>),
+        KEY_INVALID (no such key, or wrong secret), KEY_REVOKED, KEY_EXPIRED or KEY_INACTIVE. The state codes are
+        given only to a caller holding the right secret. Records the key's last use (at most once a minute).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -84,6 +93,13 @@ class KeysServiceServicer:
 
     def ListKeys(self, request, context):
         """ListKeys lists a user's keys (metadata only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetKey(self, request, context):
+        """GetKey returns one key's metadata (never its secret).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,6 +127,11 @@ def add_KeysServiceServicer_to_server(servicer, server):
                     servicer.ListKeys,
                     request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListKeysRequest.FromString,
                     response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListKeysResponse.SerializeToString,
+            ),
+            'GetKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKey,
+                    request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +243,33 @@ class KeysService:
             '/hangar.api.keys.v1.KeysService/ListKeys',
             hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListKeysRequest.SerializeToString,
             hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.keys.v1.KeysService/GetKey',
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.SerializeToString,
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,5 +1,7 @@
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
 from typing import ClassVar as _ClassVar, Optional as _Optional
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -23,18 +25,24 @@ class BlobLinked(_message.Message):
     def __init__(self, repository: _Optional[str] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class ManifestPushed(_message.Message):
-    __slots__ = ("repository", "digest", "media_type", "size", "subject_digest")
+    __slots__ = ("repository", "digest", "media_type", "size", "subject_digest", "artifact_type", "children", "content")
     REPOSITORY_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
     repository: str
     digest: str
     media_type: str
     size: int
     subject_digest: str
-    def __init__(self, repository: _Optional[str] = ..., digest: _Optional[str] = ..., media_type: _Optional[str] = ..., size: _Optional[int] = ..., subject_digest: _Optional[str] = ...) -> None: ...
+    artifact_type: str
+    children: _containers.RepeatedScalarFieldContainer[str]
+    content: bytes
+    def __init__(self, repository: _Optional[str] = ..., digest: _Optional[str] = ..., media_type: _Optional[str] = ..., size: _Optional[int] = ..., subject_digest: _Optional[str] = ..., artifact_type: _Optional[str] = ..., children: _Optional[_Iterable[str]] = ..., content: _Optional[bytes] = ...) -> None: ...
 
 class TagMoved(_message.Message):
     __slots__ = ("repository", "tag", "digest", "previous_digest")

@@ -67,7 +67,8 @@ class RegistryServiceServicer:
     """
 
     def PutManifest(self, request, context):
-        """PutManifest stores a manifest under a tag or its digest, after checking every blob and child it names.
+        """PutManifest stores a manifest under a tag or its digest, after checking every blob and child it names
+        is in the repository (MANIFEST_BLOB_UNKNOWN otherwise); creates the repository on first use.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -88,7 +89,8 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def LinkBlob(self, request, context):
-        """LinkBlob records that a stored blob belongs to a repository.
+        """LinkBlob records that a stored blob belongs to a repository, creating the repository on first use.
+        Idempotent; linking a digest again with another size is SIZE_INVALID.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,1 @@
+"""The `hangar` command: run the system (`up`), one service (`serve`), migrations (`migrate`)."""

@@ -1,0 +1,180 @@
+"""Runs a real `hangar up` in a temporary data dir and drives it with real clients (skopeo, HTTP, gRPC)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hangar.kit.testing import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Hangar:
+    """One embedded Hangar: `start()`, `stop()`, and start again over the same data dir."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def trace_dir(self) -> Path:
+        return self.root / "traces"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def registry(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def key(self) -> str:
+        return (self.data_dir / "bootstrap-key").read_text().strip()
+
+    def grpc_address(self, service: str) -> str:
+        return f"127.0.0.1:{(self.data_dir / 'run' / f'{service}.port').read_text().strip()}"
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = (self.root / "up.log").open("ab")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HANGAR_")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hangar.cli", "up", "--data-dir", str(self.data_dir), "--port", str(self.port),
+             "--trace-dir", str(self.trace_dir)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=self.root,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hangar up exited with {self.proc.returncode}:\n{self.logs()}")
+            if "hangar: ready" in (self.root / "up.log").read_text(errors="replace"):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"hangar up not ready in {timeout}s:\n{self.logs()}")
+
+    def stop(self, timeout: float = 60.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+    def logs(self) -> str:
+        parts = [(self.root / "up.log").read_text(errors="replace") if (self.root / "up.log").exists() else ""]
+        for log in sorted((self.data_dir / "logs").glob("*.log")):
+            parts.append(f"--- {log.name}\n" + log.read_text(errors="replace")[-4000:])
+        return "\n".join(parts)
+
+    def spans(self) -> list[dict[str, str]]:
+        spans = []
+        for path in self.trace_dir.glob("*.jsonl"):
+            spans.extend(json.loads(line) for line in path.read_text().splitlines() if line.strip())
+        return spans
+
+
+def http(method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes | None = None
+         ) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+# -- OCI image layouts --------------------------------------------------------------------------------------
+
+
+def _descriptor(media_type: str, data: bytes) -> dict[str, object]:
+    return {"mediaType": media_type, "digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def _write_blob(layout: Path, data: bytes) -> None:
+    path = layout / "blobs" / "sha256" / hashlib.sha256(data).hexdigest()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _layer(files: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(content), 0, 0o644
+            tar.addfile(info, io.BytesIO(content))
+    return raw.getvalue()
+
+
+def make_oci_layout(layout: Path, tag: str, layers: list[dict[str, bytes]]) -> str:
+    """Write an OCI image layout with one image of the given (uncompressed tar) layers; return its digest."""
+    layout.mkdir(parents=True, exist_ok=True)
+    (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+    layer_blobs = [_layer(files) for files in layers]
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(b).hexdigest() for b in layer_blobs]},
+    }).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
+        "layers": [_descriptor("application/vnd.oci.image.layer.v1.tar", b) for b in layer_blobs],
+    }).encode()
+    for blob in (*layer_blobs, config, manifest):
+        _write_blob(layout, blob)
+    index = {"schemaVersion": 2, "manifests": [
+        {**_descriptor("application/vnd.oci.image.manifest.v1+json", manifest),
+         "annotations": {"org.opencontainers.image.ref.name": tag}}]}
+    (layout / "index.json").write_text(json.dumps(index))
+    return "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
+def layout_manifest_digest(layout: Path) -> str:
+    return str(json.loads((layout / "index.json").read_text())["manifests"][0]["digest"])
+
+
+def layout_blobs(layout: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (layout / "blobs" / "sha256").iterdir()}
+
+
+# -- skopeo -------------------------------------------------------------------------------------------------
+
+
+def skopeo_available() -> bool:
+    return shutil.which("skopeo") is not None
+
+
+def skopeo(work: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run skopeo with a policy and auth file of the test's own (nothing read from the machine's config)."""
+    policy = work / "policy.json"
+    if not policy.exists():
+        work.mkdir(parents=True, exist_ok=True)
+        policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
+    auth = work / "auth.json"
+    if not auth.exists():
+        auth.write_text("{}")
+    return subprocess.run(
+        ["skopeo", "--policy", str(policy), *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "REGISTRY_AUTH_FILE": str(auth)},
+    )
