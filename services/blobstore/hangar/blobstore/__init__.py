@@ -1,0 +1,1 @@
+"""hangar.blobstore: content-addressed blobs, resumable uploads and range reads over pluggable storage."""

@@ -1,0 +1,194 @@
+"""The blobstore's commands and queries: upload sessions in the event store, bytes in a `BlobBackend`."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from datetime import datetime
+from typing import Protocol
+
+from hangar.blobstore.backend import DEFAULT_READ_CHUNK, BlobBackend
+from hangar.blobstore.domain import (
+    CANCELLED_BY_CLIENT,
+    DIGEST_MISMATCH,
+    Digest,
+    UploadSession,
+    UploadState,
+    check_access,
+    check_upload_id,
+    require_open,
+)
+from hangar.kit.errors import FailedPrecondition, InvalidArgument, NotFound
+from hangar.kit.uow import UnitOfWork, UnitOfWorkFactory, retry_on_conflict
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadView:
+    upload_id: str
+    owner: str
+    state: UploadState
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class BlobView:
+    digest: str
+    size: int
+    created_at: datetime
+
+
+class Views(Protocol):
+    """The read models the app queries (implemented by `store.SqlViews`)."""
+
+    async def upload(self, upload_id: str) -> UploadView | None: ...
+
+    async def blob(self, digest: str) -> BlobView | None: ...
+
+
+def new_upload_id() -> str:
+    return uuid.uuid4().hex
+
+
+class App:
+    """Upload sessions (start, write, query, commit, cancel) and blobs (stat, read).
+
+    Session state lives in the event store, and so survives restarts and is shared by every replica; bytes
+    live in the backend. Writes check the session in the read model and go straight to the backend (no event
+    per chunk); reads never touch the database.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory[Views],
+        backend: BlobBackend,
+        new_id: Callable[[], str] = new_upload_id,
+    ) -> None:
+        self._uow = uow
+        self._backend = backend
+        self._new_id = new_id
+
+    # -- upload sessions -------------------------------------------------------------------------------
+
+    async def start_upload(self, owner: str) -> str:
+        """Open an upload for `owner` (a repository path); returns its id."""
+        session = UploadSession.start(self._new_id(), owner)
+        await self._backend.create_upload(session.id)
+        try:
+            async with self._uow() as uow:
+                await uow.events.append(session.stream_id, 0, session.collect())
+                await uow.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._backend.cancel(session.id)
+            raise
+        return session.id
+
+    async def write(
+        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, owner: str | None = None
+    ) -> int:
+        """Append `chunks` at `offset` (the bytes received so far); returns how many bytes the upload holds.
+
+        A wrong offset is OutOfRange (RANGE_INVALID) and writes nothing. If `chunks` raises, the bytes that
+        came before are kept and the error propagates.
+        """
+        await self._open_session(upload_id, owner, "write to")
+        return await self._backend.append(upload_id, offset, chunks)
+
+    async def query(self, upload_id: str, *, owner: str | None = None) -> tuple[str, int]:
+        """The owner of an open upload and how many bytes it holds (the offset of the next write)."""
+        session = await self._open_session(upload_id, owner, "query")
+        return session.owner, await self._backend.upload_size(upload_id)
+
+    async def commit(self, upload_id: str, digest: str, *, owner: str | None = None) -> tuple[str, int]:
+        """Store the upload as the blob `digest`; returns the canonical digest and the blob's size.
+
+        Content that does not hash to `digest` is discarded, the session is cancelled and InvalidArgument
+        (DIGEST_INVALID) is raised: nothing becomes visible. Committing again as the same digest answers the
+        same (a retry after a lost reply).
+        """
+        expected = Digest.parse(digest)
+        session = await self._load(upload_id, owner)
+        size = session.committed_as(expected)
+        if size is not None:
+            return str(expected), size
+        require_open(upload_id, session.state, "commit")
+        try:
+            size, new_content = await self._backend.commit(upload_id, expected)
+        except InvalidArgument as refused:
+            if refused.code == "DIGEST_INVALID":
+                # The backend already discarded the bytes; a session closed meanwhile needs nothing more.
+                with contextlib.suppress(FailedPrecondition):
+                    await self._record(upload_id, lambda s: s.cancel(DIGEST_MISMATCH))
+            raise
+        # The backend verified the content against `expected`, so it is also the actual digest.
+        await self._record(upload_id, lambda s: s.commit(expected, expected, size, new_content))
+        return str(expected), size
+
+    async def cancel(self, upload_id: str, *, owner: str | None = None) -> None:
+        """Discard an open upload and its bytes."""
+        await self._open_session(upload_id, owner, "cancel")
+        # Bytes first: an upload being written to refuses (ConcurrencyConflict) and nothing is recorded. If
+        # recording fails after the bytes are gone, a retry finds no bytes and records the cancel.
+        with contextlib.suppress(NotFound):
+            await self._backend.cancel(upload_id)
+        await self._record(upload_id, lambda s: s.cancel(CANCELLED_BY_CLIENT))
+
+    # -- blobs -----------------------------------------------------------------------------------------
+
+    async def stat(self, digest: str) -> int:
+        """The size of a stored blob; NotFound (BLOB_UNKNOWN) if there is none."""
+        canonical = str(Digest.parse(digest))
+        async with self._uow(readonly=True) as uow:
+            blob = await uow.views.blob(canonical)
+        if blob is None:
+            raise NotFound(f"blob {canonical} does not exist", code="BLOB_UNKNOWN")
+        return blob.size
+
+    async def read(
+        self, digest: str, offset: int = 0, length: int | None = None, *, chunk_size: int = DEFAULT_READ_CHUNK
+    ) -> AsyncIterator[bytes]:
+        """Stream a blob, or `length` bytes of it from `offset` (to the end if None), from the backend.
+
+        Awaiting checks the blob exists (NotFound, BLOB_UNKNOWN) and the range fits (OutOfRange,
+        RANGE_INVALID) before any byte is sent; then iterate the result.
+        """
+        return await self._backend.read(Digest.parse(digest), offset, length, chunk_size)
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    async def _open_session(self, upload_id: str, owner: str | None, action: str) -> UploadView:
+        """The read model's view of an upload the caller may see, refusing one that is not open."""
+        check_upload_id(upload_id)
+        async with self._uow(readonly=True) as uow:
+            view = await uow.views.upload(upload_id)
+        check_access(upload_id, None if view is None else view.owner, owner)
+        assert view is not None
+        require_open(upload_id, view.state, action)
+        return view
+
+    async def _load(self, upload_id: str, owner: str | None) -> UploadSession:
+        check_upload_id(upload_id)
+        async with self._uow(readonly=True) as uow:
+            session = await _load_session(uow, upload_id)
+        session.check_access(owner)
+        return session
+
+    async def _record(self, upload_id: str, decide: Callable[[UploadSession], None]) -> None:
+        """Load the session, let `decide` record events on it, append them; re-decide after a lost race."""
+
+        async def attempt() -> None:
+            async with self._uow() as uow:
+                session = await _load_session(uow, upload_id)
+                decide(session)
+                await uow.events.append(session.stream_id, session.loaded_version, session.collect())
+                await uow.commit()
+
+        await retry_on_conflict(attempt)
+
+
+async def _load_session(uow: UnitOfWork[Views], upload_id: str) -> UploadSession:
+    stored = await uow.events.load(UploadSession.stream_for(upload_id))
+    return UploadSession.rehydrate(upload_id, (record.event for record in stored))

@@ -1,0 +1,88 @@
+"""The storage port: the small async capabilities every blob backend (filesystem, S3) provides."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Final, Protocol
+
+from hangar.blobstore.domain import Digest
+
+MiB: Final = 1024 * 1024
+DEFAULT_READ_CHUNK: Final = 1 * MiB
+
+
+class BlobIngester(Protocol):
+    """Resumable, append-only uploads (shaped like Google's ByteStream) committed under a verified digest.
+
+    Upload ids are 32 lowercase hex characters (`domain.check_upload_id`), made by the caller and never
+    reused; a malformed one is InvalidArgument with code BLOB_UPLOAD_INVALID. Every operation on an upload
+    that does not exist is NotFound with code BLOB_UPLOAD_UNKNOWN. An upload has one writer at a time: an
+    operation that overlaps another on the same upload (from any process) may be refused with
+    ConcurrencyConflict. Upload data survives process restarts, and any replica may continue an upload begun
+    on another one.
+
+    Digests are computed while the bytes stream in, once. Backends hash incrementally with sha256 only (the
+    digest every OCI client sends); a commit that asks for another algorithm (sha512) costs one extra read of
+    the upload at commit time. Keeping a second incremental hasher would double the CPU spent on every
+    sha256 upload, which is nearly all of them, to save that read on the rare other one.
+    """
+
+    async def create_upload(self, upload_id: str) -> None:
+        """Open an empty upload. AlreadyExists if the id is taken."""
+        ...
+
+    async def upload_size(self, upload_id: str) -> int:
+        """The number of bytes the upload holds: the offset of the next append."""
+        ...
+
+    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+        """Append a stream of chunks at `offset`, which must equal the upload's size; returns the new size.
+
+        A wrong offset is OutOfRange (RANGE_INVALID) and changes nothing. If `chunks` breaks mid-stream the
+        error propagates and some of the bytes received before it may be kept: the client asks
+        `upload_size` and resumes from there.
+        """
+        ...
+
+    async def commit(self, upload_id: str, expected: Digest) -> tuple[int, bool]:
+        """Verify the upload hashes to `expected` and store it as that blob; returns `(size, new_content)`.
+
+        On a mismatch the upload is deleted and InvalidArgument (DIGEST_INVALID) is raised. On success the
+        content becomes visible under its digest atomically, only once durable, and the upload is gone. If
+        the blob already exists the upload is dropped instead and `new_content` is False (deduplication).
+        """
+        ...
+
+    async def cancel(self, upload_id: str) -> None:
+        """Delete the upload and the bytes it holds."""
+        ...
+
+
+class BlobStatter(Protocol):
+    async def stat(self, digest: Digest) -> int | None:
+        """The size of the stored blob, or None if there is no such blob."""
+        ...
+
+
+class BlobReader(Protocol):
+    async def read(
+        self, digest: Digest, offset: int = 0, length: int | None = None, chunk_size: int = DEFAULT_READ_CHUNK
+    ) -> AsyncIterator[bytes]:
+        """Stream `length` bytes (to the end if None) from `offset`, in chunks of at most `chunk_size`.
+
+        Awaiting checks, before any byte is streamed, that the blob exists (NotFound, BLOB_UNKNOWN) and that
+        the range fits it (`domain.resolve_range`; OutOfRange, RANGE_INVALID); then iterate the result:
+        `async for chunk in await backend.read(digest): ...`. Close the iterator (`aclose()`) when stopping
+        early. A blob deleted between the await and the first chunk may make iteration raise NotFound.
+        """
+        ...
+
+
+class BlobDeleter(Protocol):
+    async def delete(self, digest: Digest) -> None:
+        """Delete the blob. NotFound (BLOB_UNKNOWN) if there is none."""
+        ...
+
+
+class BlobBackend(BlobIngester, BlobStatter, BlobReader, BlobDeleter, Protocol):
+    """Everything the blobstore needs from storage. Every implementation passes `BlobBackendContract`."""

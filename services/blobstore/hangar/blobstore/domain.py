@@ -1,0 +1,239 @@
+"""The blobstore's rules: digests, upload ids, byte ranges and the upload session aggregate (pure, no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from typing import ClassVar, Final
+
+from hangar.kit.errors import FailedPrecondition, InvalidArgument, NotFound, OutOfRange
+from hangar.kit.events import Aggregate, DomainEvent
+
+DIGEST_HEX_LENGTHS: Final[dict[str, int]] = {"sha256": 64, "sha512": 128}
+"""Supported digest algorithms (OCI names, which are also `hashlib` names) and their hex lengths."""
+
+_LOWER_HEX = re.compile(r"[0-9a-f]+")
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Digest:
+    """A content digest such as `sha256:<64 lowercase hex>`; every instance is valid by construction."""
+
+    algorithm: str
+    hex: str
+
+    def __post_init__(self) -> None:
+        expected_length = DIGEST_HEX_LENGTHS.get(self.algorithm)
+        if expected_length is None:
+            supported = ", ".join(sorted(DIGEST_HEX_LENGTHS))
+            raise InvalidArgument(
+                f"unsupported digest algorithm {self.algorithm!r} (supported: {supported})",
+                code="DIGEST_INVALID",
+            )
+        if len(self.hex) != expected_length or _LOWER_HEX.fullmatch(self.hex) is None:
+            raise InvalidArgument(
+                f"a {self.algorithm} digest is {expected_length} lowercase hex characters, got {self.hex!r}",
+                code="DIGEST_INVALID",
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """Parse `<algorithm>:<hex>`; anything else is InvalidArgument with code DIGEST_INVALID."""
+        algorithm, separator, hex_part = text.partition(":")
+        if not separator:
+            raise InvalidArgument(f"{text!r} is not a digest (<algorithm>:<hex>)", code="DIGEST_INVALID")
+        return cls(algorithm, hex_part)
+
+    @property
+    def hashlib_name(self) -> str:
+        """The name `hashlib.new()` knows this algorithm by."""
+        return self.algorithm
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+
+def check_upload_id(upload_id: str) -> str:
+    """An upload id is 32 lowercase hex characters (a uuid4 hex): safe as a storage key or a file name."""
+    if _UPLOAD_ID.fullmatch(upload_id) is None:
+        raise InvalidArgument(
+            f"{upload_id!r} is not an upload id (32 lowercase hex characters)", code="BLOB_UPLOAD_INVALID"
+        )
+    return upload_id
+
+
+def check_offset(offset: int, current_size: int) -> None:
+    """Uploads are append-only (ByteStream): a write must start exactly at the bytes received so far."""
+    if offset != current_size:
+        raise OutOfRange(
+            f"write at offset {offset} refused: the upload holds {current_size} bytes, expected offset "
+            f"{current_size}",
+            code="RANGE_INVALID",
+        )
+
+
+def resolve_range(size: int, offset: int = 0, length: int | None = None) -> tuple[int, int]:
+    """The `[start, end)` bytes of a blob of `size` bytes that a read of `offset`/`length` covers.
+
+    `length=None` reads to the end. The range must lie within the blob; an empty range at the very end is
+    allowed, so a zero-byte blob can be read.
+    """
+    if offset < 0 or offset > size:
+        raise OutOfRange(f"offset {offset} is outside a blob of {size} bytes", code="RANGE_INVALID")
+    if length is None:
+        return offset, size
+    if length < 0 or offset + length > size:
+        raise OutOfRange(
+            f"range of {length} bytes at offset {offset} does not fit a blob of {size} bytes",
+            code="RANGE_INVALID",
+        )
+    return offset, offset + length
+
+
+def verify_digest(expected: Digest, actual: Digest) -> None:
+    """The bytes received must hash to the digest the client promised."""
+    if expected != actual:
+        raise InvalidArgument(
+            f"digest mismatch: the upload was committed as {expected} but its content is {actual}",
+            code="DIGEST_INVALID",
+        )
+
+
+DIGEST_MISMATCH: Final = "digest mismatch"
+"""Why an upload whose content did not hash to the digest it was committed with was cancelled."""
+
+CANCELLED_BY_CLIENT: Final = "cancelled by client"
+
+
+class UploadState(enum.Enum):
+    OPEN = "open"
+    COMMITTED = "committed"
+    CANCELLED = "cancelled"
+
+
+def unknown_upload(upload_id: str) -> NotFound:
+    return NotFound(f"upload {upload_id} does not exist", code="BLOB_UPLOAD_UNKNOWN")
+
+
+def check_access(upload_id: str, owner: str | None, expected_owner: str | None) -> None:
+    """A caller naming the repository it works in sees only that repository's uploads.
+
+    `owner` is the upload's (None when there is no such upload); `expected_owner` the caller's (None when it
+    names none). An upload of another repository is unknown to the caller, exactly like a missing one, so a
+    caller cannot probe other repositories' upload ids.
+    """
+    if owner is None or (expected_owner is not None and owner != expected_owner):
+        raise unknown_upload(upload_id)
+
+
+def require_open(upload_id: str, state: UploadState | None, action: str) -> None:
+    """Only an open upload accepts writes, a commit or a cancel."""
+    if state is not UploadState.OPEN:
+        shown = "unknown" if state is None else state.value
+        raise FailedPrecondition(
+            f"cannot {action} upload {upload_id}: it is {shown}, not open", code="BLOB_UPLOAD_UNKNOWN"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadStarted(DomainEvent):
+    upload_id: str
+    owner: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BlobStored(DomainEvent):
+    """The upload was verified and its content is stored under `digest` (canonical `<alg>:<hex>` text).
+
+    `new_content` is False when identical content was already stored (the upload was deduplicated).
+    """
+
+    upload_id: str
+    digest: str
+    size: int
+    new_content: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadCancelled(DomainEvent):
+    upload_id: str
+    reason: str
+
+
+class UploadSession(Aggregate):
+    """A resumable upload into one repository (`owner`): open until it is committed or cancelled.
+
+    The bytes themselves live in a `BlobBackend`; this aggregate keeps the rules and the history.
+    """
+
+    stream_prefix: ClassVar[str] = "upload"
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.owner = ""
+        self.state: UploadState | None = None
+        self.digest: Digest | None = None
+        self.size: int | None = None
+
+    @classmethod
+    def start(cls, upload_id: str, owner: str) -> UploadSession:
+        check_upload_id(upload_id)
+        if not owner.strip():
+            raise InvalidArgument("an upload belongs to a repository; owner is empty", code="NAME_INVALID")
+        session = cls(upload_id)
+        session.record(UploadStarted(upload_id=upload_id, owner=owner))
+        return session
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is UploadState.OPEN
+
+    def check_access(self, expected_owner: str | None) -> None:
+        """NotFound (BLOB_UPLOAD_UNKNOWN) unless the upload exists and, if one is named, has this owner."""
+        check_access(self.id, None if self.state is None else self.owner, expected_owner)
+
+    def committed_as(self, digest: Digest) -> int | None:
+        """The blob's size if this upload was already committed as `digest` (a retried commit), else None."""
+        if self.state is UploadState.COMMITTED and self.digest == digest:
+            return self.size
+        return None
+
+    def check_write(self, offset: int, current_size: int) -> None:
+        """May bytes be appended at `offset` to an upload that holds `current_size` bytes?"""
+        self._require_open("write to")
+        check_offset(offset, current_size)
+
+    def commit(self, expected_digest: Digest, actual_digest: Digest, size: int, new_content: bool) -> None:
+        """Close the upload as a stored blob once its content is known to hash to `expected_digest`.
+
+        On a mismatch this raises and records nothing: the caller cancels the session and discards the bytes.
+        """
+        self._require_open("commit")
+        if size < 0:
+            raise InvalidArgument(f"a blob cannot be {size} bytes long", code="SIZE_INVALID")
+        verify_digest(expected_digest, actual_digest)
+        self.record(
+            BlobStored(upload_id=self.id, digest=str(expected_digest), size=size, new_content=new_content)
+        )
+
+    def cancel(self, reason: str) -> None:
+        self._require_open("cancel")
+        self.record(UploadCancelled(upload_id=self.id, reason=reason))
+
+    def apply(self, event: DomainEvent) -> None:
+        if isinstance(event, UploadStarted):
+            self.owner = event.owner
+            self.state = UploadState.OPEN
+        elif isinstance(event, BlobStored):
+            self.state = UploadState.COMMITTED
+            self.digest = Digest.parse(event.digest)
+            self.size = event.size
+        elif isinstance(event, UploadCancelled):
+            self.state = UploadState.CANCELLED
+        else:  # pragma: no cover - a new event type without a fold is a programming error
+            raise TypeError(f"UploadSession cannot apply {type(event).__name__}")
+
+    def _require_open(self, action: str) -> None:
+        require_open(self.id, self.state, action)

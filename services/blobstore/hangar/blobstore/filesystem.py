@@ -1,0 +1,397 @@
+"""The filesystem `BlobBackend`: blobs and resumable uploads as files under one root directory.
+
+On-disk layout (this docstring and the `_*_path` methods are the only places that know it):
+
+    <root>/blobs/<algorithm>/<first two hex>/<hex>   a committed blob, immutable, named by its digest
+    <root>/uploads/<upload_id>                       the bytes received so far by an open upload
+    <root>/staging/<upload_id>                       an upload being published by a commit; a file left here
+                                                     is debris of a crash mid-commit, safe to delete
+
+Upload ids and digests are validated by the domain before they become path components, so no request can
+name a path outside the root. Several processes (gateway-facing replicas on a shared volume) may use one
+root: every operation on an upload holds an exclusive `flock` on its file, and committed blobs are never
+modified, only created and deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import hashlib
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
+
+from hangar.blobstore.backend import DEFAULT_READ_CHUNK, MiB
+from hangar.blobstore.domain import (
+    Digest,
+    check_offset,
+    check_upload_id,
+    resolve_range,
+    unknown_upload,
+    verify_digest,
+)
+from hangar.kit.errors import AlreadyExists, ConcurrencyConflict, DomainError, InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+STREAMING_ALGORITHM: Final = "sha256"
+"""The one algorithm hashed while bytes stream in; see `BlobIngester` for why there is only one."""
+
+_WRITE_BATCH: Final = 4 * MiB  # incoming chunks are gathered to this size for one write+hash off the loop
+_HASH_BLOCK: Final = 8 * MiB  # read size when an upload must be rehashed from disk
+_MAX_READ_CHUNK: Final = 16 * MiB  # a caller's chunk_size is capped so one read never holds more
+_MAX_CACHED_HASHERS: Final = 10_000  # abandoned uploads must not grow memory; an evicted hasher is rebuilt
+_LINK_UNSUPPORTED: Final = frozenset(
+    {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK}
+)  # errors of link() on filesystems without hard links
+
+
+class FilesystemBackend:
+    """Stores blobs under `root` (see the module docstring for the layout). Creates directories on demand."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._hashers = _HasherCache(_MAX_CACHED_HASHERS)
+
+    # -- the path scheme -------------------------------------------------------------------------------
+
+    def _blob_path(self, digest: Digest) -> Path:
+        return self._root / "blobs" / digest.algorithm / digest.hex[:2] / digest.hex
+
+    def _upload_path(self, upload_id: str) -> Path:
+        return self._root / "uploads" / check_upload_id(upload_id)
+
+    def _staging_path(self, upload_id: str) -> Path:
+        return self._root / "staging" / check_upload_id(upload_id)
+
+    # -- BlobIngester ----------------------------------------------------------------------------------
+
+    async def create_upload(self, upload_id: str) -> None:
+        path = self._upload_path(upload_id)
+
+        def create() -> None:
+            _make_durable_dirs(path.parent)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            except FileExistsError:
+                raise AlreadyExists(f"upload {upload_id} already exists") from None
+            os.close(fd)
+            _fsync_dir(path.parent)
+
+        await _off_loop(create)
+        self._hashers.put(upload_id, 0, hashlib.new(STREAMING_ALGORITHM))
+
+    async def upload_size(self, upload_id: str) -> int:
+        path = self._upload_path(upload_id)
+        try:
+            return (await _off_loop(os.stat, path)).st_size
+        except FileNotFoundError:
+            raise unknown_upload(upload_id) from None
+
+    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+        async with self._locked_upload(upload_id) as upload:
+            check_offset(offset, upload.size)
+            cached = self._hashers.take(upload_id, upload.size)
+            if cached is None:  # a restart, an evicted entry, or earlier chunks written by another process
+                hasher = await _off_loop(_hash_file, upload.fd, STREAMING_ALGORITHM, upload.size)
+            else:
+                hasher = cached
+            position = upload.size
+            pending = bytearray()
+
+            async def flush() -> None:
+                nonlocal pending, position
+                data, pending = pending, bytearray()
+                await _off_loop(_write_and_hash, upload.fd, position, data, hasher)
+                position += len(data)
+
+            try:
+                async for chunk in chunks:
+                    pending += chunk
+                    if len(pending) >= _WRITE_BATCH:
+                        await flush()
+            finally:
+                # Bytes received before a broken stream are kept, so the client can resume after them.
+                try:
+                    if pending:
+                        await flush()
+                    await _off_loop(os.fsync, upload.fd)
+                finally:
+                    # (position, hasher) always agree; if a failed write left extra bytes on disk, the
+                    # offsets will not match next time and the upload is rehashed.
+                    self._hashers.put(upload_id, position, hasher)
+            return position
+
+    async def commit(self, upload_id: str, expected: Digest) -> tuple[int, bool]:
+        async with self._locked_upload(upload_id) as upload:
+            hasher = self._hashers.take(upload_id, upload.size)
+            if hasher is None or expected.algorithm != STREAMING_ALGORITHM:
+                hasher = await _off_loop(_hash_file, upload.fd, expected.hashlib_name, upload.size)
+            actual = Digest(expected.algorithm, hasher.hexdigest())
+            try:
+                verify_digest(expected, actual)
+            except InvalidArgument:
+                await _off_loop(upload.path.unlink, missing_ok=True)
+                raise
+            new_content = await _off_loop(
+                _publish, upload.fd, upload.path, self._staging_path(upload_id), self._blob_path(expected)
+            )
+            return upload.size, new_content
+
+    async def cancel(self, upload_id: str) -> None:
+        async with self._locked_upload(upload_id) as upload:
+            await _off_loop(upload.path.unlink, missing_ok=True)
+            self._hashers.drop(upload_id)
+
+    # -- BlobStatter, BlobReader, BlobDeleter ----------------------------------------------------------
+
+    async def stat(self, digest: Digest) -> int | None:
+        try:
+            return (await _off_loop(os.stat, self._blob_path(digest))).st_size
+        except FileNotFoundError:
+            return None
+
+    async def read(
+        self, digest: Digest, offset: int = 0, length: int | None = None, chunk_size: int = DEFAULT_READ_CHUNK
+    ) -> AsyncIterator[bytes]:
+        if chunk_size <= 0:
+            raise InvalidArgument(f"chunk size must be positive, got {chunk_size}")
+        size = await self.stat(digest)
+        if size is None:
+            raise _unknown_blob(digest)
+        start, end = resolve_range(size, offset, length)
+        return self._stream(digest, start, end, min(chunk_size, _MAX_READ_CHUNK))
+
+    async def _stream(self, digest: Digest, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
+        path = self._blob_path(digest)
+
+        def open_blob() -> int:
+            try:
+                return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                raise _unknown_blob(digest) from None
+
+        fd = await _open_cancel_safely(open_blob)
+        try:
+            position = start
+            while position < end:
+                block = await _off_loop(os.pread, fd, min(chunk_size, end - position), position)
+                if not block:
+                    raise DomainError(f"blob {digest} on disk ends at byte {position}, short of {end}")
+                position += len(block)
+                yield block
+        finally:
+            os.close(fd)
+
+    async def delete(self, digest: Digest) -> None:
+        try:
+            await _off_loop(os.unlink, self._blob_path(digest))
+        except FileNotFoundError:
+            raise _unknown_blob(digest) from None
+
+    # -- upload locking --------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _locked_upload(self, upload_id: str) -> AsyncIterator[_LockedUpload]:
+        """Open the upload's file holding an exclusive flock, which every process's writers respect."""
+        path = self._upload_path(upload_id)
+        fd = await _open_cancel_safely(lambda: _open_and_lock(path, upload_id))
+        try:
+            size = (await _off_loop(os.fstat, fd)).st_size
+            yield _LockedUpload(path=path, fd=fd, size=size)
+        finally:
+            os.close(fd)  # releases the lock
+
+
+@dataclasses.dataclass(frozen=True)
+class _LockedUpload:
+    path: Path
+    fd: int
+    size: int
+
+
+class _HasherCache:
+    """Incremental hashers of uploads in progress, each valid only at the offset it has hashed up to."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._entries: collections.OrderedDict[str, tuple[int, _Hash]] = collections.OrderedDict()
+
+    def take(self, upload_id: str, offset: int) -> _Hash | None:
+        """Remove and return the upload's hasher if it has hashed exactly `offset` bytes."""
+        entry = self._entries.pop(upload_id, None)
+        if entry is None or entry[0] != offset:
+            return None
+        return entry[1]
+
+    def put(self, upload_id: str, offset: int, hasher: _Hash) -> None:
+        self._entries[upload_id] = (offset, hasher)
+        self._entries.move_to_end(upload_id)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+    def drop(self, upload_id: str) -> None:
+        self._entries.pop(upload_id, None)
+
+
+def _unknown_blob(digest: Digest) -> NotFound:
+    return NotFound(f"blob {digest} does not exist", code="BLOB_UNKNOWN")
+
+
+async def _off_loop(func: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Run blocking file I/O in a worker thread; a cancelled caller still waits for it to finish.
+
+    A thread cannot be interrupted: returning early would let the caller close a descriptor the thread is
+    still writing through, and a reused descriptor number would then receive the bytes.
+    """
+    running = asyncio.ensure_future(asyncio.to_thread(func, *args, **kwargs))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        while not running.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([running])
+        raise
+
+
+async def _open_cancel_safely(opener: Callable[[], int]) -> int:
+    """Run a blocking open in a thread; if the caller is cancelled meanwhile, close what it opened.
+
+    A thread cannot be interrupted, so without this a cancelled request would leak the descriptor, and with
+    it, for an upload, the lock.
+    """
+    opening = asyncio.ensure_future(asyncio.to_thread(opener))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_opened)
+        raise
+
+
+def _close_opened(opening: asyncio.Future[int]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        os.close(opening.result())
+
+
+def _open_and_lock(path: Path, upload_id: str) -> int:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise unknown_upload(upload_id) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConcurrencyConflict(f"another operation on upload {upload_id} is in progress") from None
+        # Between our open and our lock, a commit or cancel may have moved the file away: then the bytes we
+        # hold are no longer the upload (they may even be a published blob) and must not be touched.
+        try:
+            current = os.stat(path)
+        except FileNotFoundError:
+            raise unknown_upload(upload_id) from None
+        opened = os.fstat(fd)
+        if (current.st_dev, current.st_ino) != (opened.st_dev, opened.st_ino):
+            raise unknown_upload(upload_id)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _hash_file(fd: int, algorithm: str, size: int) -> _Hash:
+    """Hash the first `size` bytes of a file in fixed blocks: memory stays flat whatever the size."""
+    hasher = hashlib.new(algorithm)
+    buffer = bytearray(min(_HASH_BLOCK, size))
+    view = memoryview(buffer)
+    position = 0
+    while position < size:
+        wanted = min(len(buffer), size - position)
+        count = os.preadv(fd, [view[:wanted]], position)
+        if count == 0:
+            raise DomainError(f"file ends at byte {position}, short of {size}")
+        hasher.update(view[:count])
+        position += count
+    return hasher
+
+
+def _write_and_hash(fd: int, position: int, data: bytearray, hasher: _Hash) -> None:
+    """Write all of `data` at `position`, then hash it (the hasher only ever sees bytes that are on disk)."""
+    view = memoryview(data)
+    written = 0
+    while written < len(view):
+        written += os.pwrite(fd, view[written:], position + written)
+    hasher.update(view)
+
+
+def _publish(fd: int, upload: Path, staging: Path, target: Path) -> bool:
+    """Make the upload's bytes the blob at `target`; True if the blob is new, False if it already existed."""
+    os.fsync(fd)  # durable before any name presents these bytes as a blob
+    _make_durable_dirs(staging.parent)
+    _make_durable_dirs(target.parent)
+    # Moving the file out of uploads/ first means no writer can reach the bytes once they are a blob, even if
+    # we crash before cleaning up.
+    os.replace(upload, staging)
+    try:
+        new_content = _link_or_rename(staging, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.replace(staging, upload)  # no blob name was created: hand the upload back for a retry
+        raise
+    try:
+        _fsync_dir(target.parent)
+    finally:
+        staging.unlink(missing_ok=True)
+    return new_content
+
+
+def _link_or_rename(staging: Path, target: Path) -> bool:
+    """Give the complete file the name `target` unless it is taken; True if this call created the name."""
+    try:
+        # link() creates the name only if it is free, so of two racing commits of the same content exactly
+        # one reports new content.
+        os.link(staging, target)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as error:
+        if error.errno not in _LINK_UNSUPPORTED:
+            raise
+    # No hard links on this filesystem: an atomic rename instead. Racing commits of identical content may
+    # then both report new content; the bytes stay correct either way.
+    new_content = not target.exists()
+    os.replace(staging, target)
+    return new_content
+
+
+def _make_durable_dirs(directory: Path) -> None:
+    """Create `directory` and missing parents, syncing each new entry into its parent."""
+    missing: list[Path] = []
+    current = directory
+    while not current.is_dir():
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir()
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        if error.errno != errno.EINVAL:  # some filesystems cannot sync a directory; nothing more to do there
+            raise
+    finally:
+        os.close(fd)

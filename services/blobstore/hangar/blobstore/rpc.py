@@ -1,0 +1,103 @@
+"""The BlobstoreService gRPC servicer: protobuf in, App calls, protobuf out; byte streams pass through."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from typing import Any, Final
+
+from hangar.api.blobstore.v1 import blobstore_pb2, blobstore_pb2_grpc
+from hangar.blobstore.app import App
+from hangar.blobstore.backend import MiB
+from hangar.blobstore.domain import check_offset
+from hangar.kit.errors import InvalidArgument
+
+SERVICE_NAME: Final = blobstore_pb2.DESCRIPTOR.services_by_name["BlobstoreService"].full_name
+READ_CHUNK: Final = 1 * MiB
+"""Bytes per ReadResponse: large enough that per-message overhead is small, far below the message limit."""
+
+
+class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: ignore[misc]
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    async def StartUpload(
+        self, request: blobstore_pb2.StartUploadRequest, context: Any
+    ) -> blobstore_pb2.StartUploadResponse:
+        upload_id = await self._app.start_upload(request.owner)
+        return blobstore_pb2.StartUploadResponse(upload_id=upload_id)
+
+    async def Write(
+        self, request_iterator: AsyncIterable[blobstore_pb2.WriteRequest], context: Any
+    ) -> blobstore_pb2.WriteResponse:
+        requests = aiter(request_iterator)
+        first = await anext(requests, None)
+        if first is None or not first.upload_id:
+            raise InvalidArgument(
+                "the first message of a Write names the upload (upload_id)", code="BLOB_UPLOAD_INVALID"
+            )
+        size = await self._app.write(
+            first.upload_id,
+            first.write_offset,
+            _data(first, requests),
+            owner=first.owner or None,
+        )
+        return blobstore_pb2.WriteResponse(committed_size=size)
+
+    async def QueryWriteStatus(
+        self, request: blobstore_pb2.QueryWriteStatusRequest, context: Any
+    ) -> blobstore_pb2.QueryWriteStatusResponse:
+        owner, size = await self._app.query(request.upload_id, owner=request.owner or None)
+        return blobstore_pb2.QueryWriteStatusResponse(
+            upload_id=request.upload_id, owner=owner, committed_size=size
+        )
+
+    async def CommitUpload(
+        self, request: blobstore_pb2.CommitUploadRequest, context: Any
+    ) -> blobstore_pb2.CommitUploadResponse:
+        digest, size = await self._app.commit(request.upload_id, request.digest, owner=request.owner or None)
+        return blobstore_pb2.CommitUploadResponse(digest=digest, size=size)
+
+    async def CancelUpload(
+        self, request: blobstore_pb2.CancelUploadRequest, context: Any
+    ) -> blobstore_pb2.CancelUploadResponse:
+        await self._app.cancel(request.upload_id, owner=request.owner or None)
+        return blobstore_pb2.CancelUploadResponse()
+
+    async def Read(
+        self, request: blobstore_pb2.ReadRequest, context: Any
+    ) -> AsyncIterator[blobstore_pb2.ReadResponse]:
+        chunks = await self._app.read(
+            request.digest, request.read_offset, request.read_limit or None, chunk_size=READ_CHUNK
+        )
+        try:
+            async for chunk in chunks:
+                yield blobstore_pb2.ReadResponse(data=chunk)
+        finally:
+            if isinstance(chunks, AsyncGenerator):  # a client that hangs up early must not leak the file
+                await chunks.aclose()
+
+    async def StatBlob(
+        self, request: blobstore_pb2.StatBlobRequest, context: Any
+    ) -> blobstore_pb2.StatBlobResponse:
+        size = await self._app.stat(request.digest)
+        return blobstore_pb2.StatBlobResponse(digest=request.digest, size=size)
+
+
+async def _data(
+    first: blobstore_pb2.WriteRequest, rest: AsyncIterator[blobstore_pb2.WriteRequest]
+) -> AsyncIterator[bytes]:
+    """The bytes of a Write stream, one message at a time, checking each message continues the last."""
+    position = first.write_offset + len(first.data)
+    if first.data:
+        yield first.data
+    async for request in rest:
+        if request.upload_id and request.upload_id != first.upload_id:
+            raise InvalidArgument(
+                f"a Write stream writes to one upload: {first.upload_id}, not {request.upload_id}",
+                code="BLOB_UPLOAD_INVALID",
+            )
+        if request.write_offset:  # 0 means "where the previous message ended"
+            check_offset(request.write_offset, position)
+        if request.data:
+            position += len(request.data)
+            yield request.data

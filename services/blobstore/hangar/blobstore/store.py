@@ -1,0 +1,133 @@
+"""The blobstore's read models (upload sessions, blobs), their projectors, queries, codec and migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hangar.api.blobstore.v1 import events_pb2
+from hangar.blobstore.app import BlobView, UploadView
+from hangar.blobstore.domain import BlobStored, UploadCancelled, UploadStarted, UploadState
+from hangar.kit.codec import EventCodec
+from hangar.kit.eventstore import Projector, StoredEvent
+
+MIGRATIONS: Final = Path(__file__).parent / "migrations"
+
+metadata = MetaData()
+
+upload_sessions = Table(
+    "upload_sessions",
+    metadata,
+    Column("upload_id", String(32), primary_key=True),
+    Column("owner", String(512), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("digest", String(200), primary_key=True),  # "<algorithm>:<hex>", canonical
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def codec() -> EventCodec:
+    """Blobstore's events and their messages in hangar/api/blobstore/v1/events.proto."""
+    events = EventCodec("blobstore")
+    events.register(UploadStarted, events_pb2.UploadStarted)
+    events.register(BlobStored, events_pb2.BlobStored)
+    events.register(UploadCancelled, events_pb2.UploadCancelled)
+    return events
+
+
+# -- projectors ----------------------------------------------------------------------------------------
+
+
+async def project_upload_sessions(session: AsyncSession, stored: StoredEvent) -> None:
+    event = stored.event
+    if isinstance(event, UploadStarted):
+        await session.execute(
+            upload_sessions.insert().values(
+                upload_id=event.upload_id,
+                owner=event.owner,
+                state=UploadState.OPEN.value,
+                created_at=stored.recorded_at,
+                updated_at=stored.recorded_at,
+            )
+        )
+    elif isinstance(event, BlobStored | UploadCancelled):
+        state = UploadState.COMMITTED if isinstance(event, BlobStored) else UploadState.CANCELLED
+        await session.execute(
+            update(upload_sessions)
+            .where(upload_sessions.c.upload_id == event.upload_id)
+            .values(state=state.value, updated_at=stored.recorded_at)
+        )
+
+
+async def project_blobs(session: AsyncSession, stored: StoredEvent) -> None:
+    event = stored.event
+    if isinstance(event, BlobStored):
+        # Whatever `new_content` says, the row may be missing (content stored before a crash kept its event
+        # from being recorded) or present (a concurrent commit of the same content): insert if absent.
+        await session.execute(
+            _insert_ignoring_duplicates(
+                session, blobs, digest=event.digest, size=event.size, created_at=stored.recorded_at
+            )
+        )
+
+
+PROJECTORS: Final[tuple[Projector, ...]] = (project_upload_sessions, project_blobs)
+
+
+def _insert_ignoring_duplicates(session: AsyncSession, table: Table, **values: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    raise NotImplementedError(f"no insert-if-absent for {dialect}")
+
+
+# -- queries -------------------------------------------------------------------------------------------
+
+
+class SqlViews:
+    """`app.Views` on the session of a unit of work."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def upload(self, upload_id: str) -> UploadView | None:
+        result = await self._session.execute(
+            select(upload_sessions).where(upload_sessions.c.upload_id == upload_id)
+        )
+        row = result.mappings().first()
+        if row is None:
+            return None
+        return UploadView(
+            upload_id=row["upload_id"],
+            owner=row["owner"],
+            state=UploadState(row["state"]),
+            created_at=_utc(row["created_at"]),
+            updated_at=_utc(row["updated_at"]),
+        )
+
+    async def blob(self, digest: str) -> BlobView | None:
+        result = await self._session.execute(select(blobs).where(blobs.c.digest == digest))
+        row = result.mappings().first()
+        if row is None:
+            return None
+        return BlobView(digest=row["digest"], size=row["size"], created_at=_utc(row["created_at"]))
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; they were written in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
