@@ -57,9 +57,23 @@ class Hangar:
         log = (self.root / "up.log").open("ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("HANGAR_")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hangar.cli", "up", "--data-dir", str(self.data_dir), "--port", str(self.port),
-             "--trace-dir", str(self.trace_dir)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=self.root,
+            [
+                sys.executable,
+                "-m",
+                "hangar.cli",
+                "up",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                "--trace-dir",
+                str(self.trace_dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self.root,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -81,7 +95,9 @@ class Hangar:
             raise
 
     def logs(self) -> str:
-        parts = [(self.root / "up.log").read_text(errors="replace") if (self.root / "up.log").exists() else ""]
+        parts = [
+            (self.root / "up.log").read_text(errors="replace") if (self.root / "up.log").exists() else ""
+        ]
         for log in sorted((self.data_dir / "logs").glob("*.log")):
             parts.append(f"--- {log.name}\n" + log.read_text(errors="replace")[-4000:])
         return "\n".join(parts)
@@ -93,8 +109,9 @@ class Hangar:
         return spans
 
 
-def http(method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes | None = None
-         ) -> tuple[int, dict[str, str], bytes]:
+def http(
+    method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
@@ -107,7 +124,11 @@ def http(method: str, url: str, *, headers: dict[str, str] | None = None, data: 
 
 
 def _descriptor(media_type: str, data: bytes) -> dict[str, object]:
-    return {"mediaType": media_type, "digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return {
+        "mediaType": media_type,
+        "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
 
 
 def _write_blob(layout: Path, data: bytes) -> None:
@@ -131,21 +152,36 @@ def make_oci_layout(layout: Path, tag: str, layers: list[dict[str, bytes]]) -> s
     layout.mkdir(parents=True, exist_ok=True)
     (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
     layer_blobs = [_layer(files) for files in layers]
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(b).hexdigest() for b in layer_blobs]},
-    }).encode()
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
-        "layers": [_descriptor("application/vnd.oci.image.layer.v1.tar", b) for b in layer_blobs],
-    }).encode()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {
+                "type": "layers",
+                "diff_ids": ["sha256:" + hashlib.sha256(b).hexdigest() for b in layer_blobs],
+            },
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
+            "layers": [_descriptor("application/vnd.oci.image.layer.v1.tar", b) for b in layer_blobs],
+        }
+    ).encode()
     for blob in (*layer_blobs, config, manifest):
         _write_blob(layout, blob)
-    index = {"schemaVersion": 2, "manifests": [
-        {**_descriptor("application/vnd.oci.image.manifest.v1+json", manifest),
-         "annotations": {"org.opencontainers.image.ref.name": tag}}]}
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                **_descriptor("application/vnd.oci.image.manifest.v1+json", manifest),
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        ],
+    }
     (layout / "index.json").write_text(json.dumps(index))
     return "sha256:" + hashlib.sha256(manifest).hexdigest()
 
@@ -175,6 +211,9 @@ def skopeo(work: Path, *args: str, timeout: float = 600) -> subprocess.Completed
     if not auth.exists():
         auth.write_text("{}")
     return subprocess.run(
-        ["skopeo", "--policy", str(policy), *args], capture_output=True, text=True, timeout=timeout,
+        ["skopeo", "--policy", str(policy), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "REGISTRY_AUTH_FILE": str(auth)},
     )

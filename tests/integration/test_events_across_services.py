@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from hangar_harness import Hangar
 
 from hangar.gateway.clients.identity import IdentityClient
@@ -34,10 +33,17 @@ async def test_user_removed_in_identity_revokes_their_keys_in_keys_within_one_tr
 
     def one_trace() -> bool:
         spans = hangar.spans()
-        removals = [s for s in spans if s["service"] == "hangar-identity" and s["name"].endswith("/RemoveUser")]
-        consumed = [s for s in spans if s["service"] == "hangar-keys"
-                    and s["name"] == "consume hangar.identity.v1.UserRemoved"]
-        return bool(removals and consumed and {s["trace_id"] for s in removals} & {s["trace_id"] for s in consumed})
+        removals = [
+            s for s in spans if s["service"] == "hangar-identity" and s["name"].endswith("/RemoveUser")
+        ]
+        consumed = [
+            s
+            for s in spans
+            if s["service"] == "hangar-keys" and s["name"] == "consume hangar.identity.v1.UserRemoved"
+        ]
+        return bool(
+            removals and consumed and {s["trace_id"] for s in removals} & {s["trace_id"] for s in consumed}
+        )
 
     await eventually(one_trace, within=10)
 

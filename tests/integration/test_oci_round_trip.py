@@ -24,23 +24,41 @@ pytestmark = pytest.mark.skipif(not skopeo_available(), reason="skopeo is instal
 
 
 def push(hangar: Hangar, work: Path, layout: Path, ref: str, key: str) -> None:
-    result = skopeo(work, "copy", "--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{key}",
-                    f"oci:{layout}:1", f"docker://{hangar.registry}/{ref}")
+    result = skopeo(
+        work,
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        f"$oauthtoken:{key}",
+        f"oci:{layout}:1",
+        f"docker://{hangar.registry}/{ref}",
+    )
     assert result.returncode == 0, f"push failed:\n{result.stderr}\n{hangar.logs()}"
 
 
 def pull(hangar: Hangar, work: Path, ref: str, dest: Path, key: str) -> subprocess.CompletedProcess[str]:
-    return skopeo(work, "copy", "--src-tls-verify=false", "--src-creds", f"$oauthtoken:{key}",
-                  f"docker://{hangar.registry}/{ref}", f"oci:{dest}:1")
+    return skopeo(
+        work,
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        f"$oauthtoken:{key}",
+        f"docker://{hangar.registry}/{ref}",
+        f"oci:{dest}:1",
+    )
 
 
 def three_layer_image(work: Path) -> tuple[Path, str]:
     layout = work / "src"
-    digest = make_oci_layout(layout, "1", [
-        {"hello.txt": b"hello from hangar\n"},
-        {"bin/data": os.urandom(300_000)},
-        {"etc/config": json.dumps({"n": 3}).encode()},
-    ])
+    digest = make_oci_layout(
+        layout,
+        "1",
+        [
+            {"hello.txt": b"hello from hangar\n"},
+            {"bin/data": os.urandom(300_000)},
+            {"etc/config": json.dumps({"n": 3}).encode()},
+        ],
+    )
     return layout, digest
 
 
@@ -59,10 +77,16 @@ def test_manifest_is_served_by_tag_and_digest_with_its_digest_header(hangar: Han
     push(hangar, work, layout, "demo/served:1", hangar.key)
     token = bearer_token(hangar, "repository:demo/served:pull")
     accept = "application/vnd.oci.image.manifest.v1+json"
-    by_tag = http("GET", f"{hangar.url}/v2/demo/served/manifests/1",
-                  headers={"Authorization": f"Bearer {token}", "Accept": accept})
-    by_digest = http("GET", f"{hangar.url}/v2/demo/served/manifests/{digest}",
-                     headers={"Authorization": f"Bearer {token}", "Accept": accept})
+    by_tag = http(
+        "GET",
+        f"{hangar.url}/v2/demo/served/manifests/1",
+        headers={"Authorization": f"Bearer {token}", "Accept": accept},
+    )
+    by_digest = http(
+        "GET",
+        f"{hangar.url}/v2/demo/served/manifests/{digest}",
+        headers={"Authorization": f"Bearer {token}", "Accept": accept},
+    )
     assert by_tag[0] == by_digest[0] == 200
     assert by_tag[2] == by_digest[2] == (layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
     assert by_tag[1]["Docker-Content-Digest"] == digest
@@ -72,8 +96,9 @@ def test_manifest_is_served_by_tag_and_digest_with_its_digest_header(hangar: Han
 
 def bearer_token(hangar: Hangar, scope: str, key: str | None = None) -> str:
     basic = base64.b64encode(f"$oauthtoken:{key or hangar.key}".encode()).decode()
-    status, _, body = http("GET", f"{hangar.url}/token?service=hangar&scope={scope}",
-                           headers={"Authorization": f"Basic {basic}"})
+    status, _, body = http(
+        "GET", f"{hangar.url}/token?service=hangar&scope={scope}", headers={"Authorization": f"Basic {basic}"}
+    )
     assert status == 200, body
     return str(json.loads(body)["token"])
 
@@ -92,15 +117,25 @@ def test_no_key_gets_401_with_a_bearer_challenge(hangar: Hangar) -> None:
 def test_a_wrong_key_gets_401_from_the_token_endpoint_and_from_skopeo(hangar: Hangar, work: Path) -> None:
     wrong = hangar.key[:-4] + ("AAAA" if not hangar.key.endswith("AAAA") else "BBBB")
     basic = base64.b64encode(f"$oauthtoken:{wrong}".encode()).decode()
-    status, _, body = http("GET", f"{hangar.url}/token?service=hangar&scope=repository:demo/hello:pull",
-                           headers={"Authorization": f"Basic {basic}"})
+    status, _, body = http(
+        "GET",
+        f"{hangar.url}/token?service=hangar&scope=repository:demo/hello:pull",
+        headers={"Authorization": f"Basic {basic}"},
+    )
     assert status == 401
     error = json.loads(body)["errors"][0]
     assert error["code"] == "UNAUTHORIZED" and error["message"]
     assert wrong not in body.decode()
     layout, _ = three_layer_image(work)
-    result = skopeo(work, "copy", "--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{wrong}",
-                    f"oci:{layout}:1", f"docker://{hangar.registry}/demo/denied:1")
+    result = skopeo(
+        work,
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        f"$oauthtoken:{wrong}",
+        f"oci:{layout}:1",
+        f"docker://{hangar.registry}/demo/denied:1",
+    )
     assert result.returncode != 0
     assert "401" in result.stderr or "unauthorized" in result.stderr.lower()
 
@@ -116,8 +151,12 @@ def test_an_upload_whose_bytes_do_not_match_its_digest_is_refused_and_leaves_no_
     location = headers["Location"]
     location = location if location.startswith("http") else hangar.url + location
     separator = "&" if "?" in location else "?"
-    status, _, body = http("PUT", f"{location}{separator}digest={claimed}", data=content,
-                           headers={**auth, "Content-Type": "application/octet-stream"})
+    status, _, body = http(
+        "PUT",
+        f"{location}{separator}digest={claimed}",
+        data=content,
+        headers={**auth, "Content-Type": "application/octet-stream"},
+    )
     assert status == 400
     assert json.loads(body)["errors"][0]["code"] == "DIGEST_INVALID"
     for digest in (claimed, actual):

@@ -7,7 +7,14 @@ import stat
 from pathlib import Path
 
 import pytest
-from hangar_harness import Hangar, layout_blobs, layout_manifest_digest, make_oci_layout, skopeo, skopeo_available
+from hangar_harness import (
+    Hangar,
+    layout_blobs,
+    layout_manifest_digest,
+    make_oci_layout,
+    skopeo,
+    skopeo_available,
+)
 
 pytestmark = pytest.mark.skipif(not skopeo_available(), reason="skopeo is installed by `make test`")
 
@@ -20,8 +27,15 @@ def test_an_image_pushed_before_a_restart_pulls_after_it(tmp_path: Path) -> None
     try:
         key = hangar.key
         assert stat.S_IMODE((hangar.data_dir / "bootstrap-key").stat().st_mode) == 0o600
-        pushed = skopeo(tmp_path, "copy", "--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{key}",
-                        f"oci:{layout}:1", f"docker://{hangar.registry}/demo/durable:1")
+        pushed = skopeo(
+            tmp_path,
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            f"$oauthtoken:{key}",
+            f"oci:{layout}:1",
+            f"docker://{hangar.registry}/demo/durable:1",
+        )
         assert pushed.returncode == 0, pushed.stderr + hangar.logs()
     finally:
         assert hangar.stop() == 0, hangar.logs()
@@ -29,8 +43,15 @@ def test_an_image_pushed_before_a_restart_pulls_after_it(tmp_path: Path) -> None
     try:
         assert hangar.key == key, "a restart must not bootstrap again"
         dest = tmp_path / "pulled"
-        pulled = skopeo(tmp_path, "copy", "--src-tls-verify=false", "--src-creds", f"$oauthtoken:{key}",
-                        f"docker://{hangar.registry}/demo/durable:1", f"oci:{dest}:1")
+        pulled = skopeo(
+            tmp_path,
+            "copy",
+            "--src-tls-verify=false",
+            "--src-creds",
+            f"$oauthtoken:{key}",
+            f"docker://{hangar.registry}/demo/durable:1",
+            f"oci:{dest}:1",
+        )
         assert pulled.returncode == 0, pulled.stderr + hangar.logs()
         assert layout_manifest_digest(dest) == digest
         assert layout_blobs(dest) == layout_blobs(layout)

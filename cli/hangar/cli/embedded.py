@@ -69,8 +69,11 @@ class Embedded:
             while True:
                 for name, proc in self.children.items():
                     if proc.poll() is not None:
-                        print(f"hangar: {name} exited with {proc.returncode}; see {self.log_dir / name}.log",
-                              file=sys.stderr, flush=True)
+                        print(
+                            f"hangar: {name} exited with {proc.returncode}; see {self.log_dir / name}.log",
+                            file=sys.stderr,
+                            flush=True,
+                        )
                         return 1
                 time.sleep(0.5)
         except KeyboardInterrupt:
@@ -100,8 +103,11 @@ class Embedded:
         key_file = self.data / "bootstrap-key"
         if not key_file.exists():
             asyncio.run(self._bootstrap(addresses, key_file))
-            print(f"hangar: bootstrapped org '{BOOTSTRAP_ORG}' with owner {BOOTSTRAP_OWNER}; "
-                  f"their API key is in {key_file}", flush=True)
+            print(
+                f"hangar: bootstrapped org '{BOOTSTRAP_ORG}' with owner {BOOTSTRAP_OWNER}; "
+                f"their API key is in {key_file}",
+                flush=True,
+            )
         env = self._env("gateway", nats_url)
         env.update({f"HANGAR_{s.upper()}_ADDR": addr for s, addr in addresses.items()})
         env.update(
@@ -111,8 +117,11 @@ class Embedded:
         )
         self._spawn("gateway", env)
         self._wait_for_http(f"http://{self._connect_host()}:{self.port}/readyz", "gateway")
-        print(f"hangar: ready at http://{self.host}:{self.port} (data in {self.data}; logs in {self.log_dir}; "
-              f"bootstrap key in {key_file})", flush=True)
+        print(
+            f"hangar: ready at http://{self.host}:{self.port} (data in {self.data}; logs in {self.log_dir}; "
+            f"bootstrap key in {key_file})",
+            flush=True,
+        )
 
     def _env(self, service: str, nats_url: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HANGAR_")}
@@ -132,7 +141,10 @@ class Embedded:
         self._logs.append(log)
         self.children[service] = subprocess.Popen(
             [sys.executable, "-m", "hangar.cli", "serve", service],
-            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
         )
 
@@ -142,27 +154,37 @@ class Embedded:
         while time.monotonic() < deadline:
             proc = self.children[service]
             if proc.poll() is not None:
-                raise StartupFailed(f"{service} exited with {proc.returncode}; see {self.log_dir / service}.log")
+                raise StartupFailed(
+                    f"{service} exited with {proc.returncode}; see {self.log_dir / service}.log"
+                )
             if port_file.exists():
                 return int(port_file.read_text())
             time.sleep(0.05)
-        raise StartupFailed(f"{service} did not start within {timeout:.0f}s; see {self.log_dir / service}.log")
+        raise StartupFailed(
+            f"{service} did not start within {timeout:.0f}s; see {self.log_dir / service}.log"
+        )
 
     def _connect_host(self) -> str:
-        return "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104 - comparing, not binding
+        return "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
 
     def _wait_for_http(self, url: str, service: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             proc = self.children[service]
             if proc.poll() is not None:
-                raise StartupFailed(f"{service} exited with {proc.returncode}; see {self.log_dir / service}.log")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback URL
-                    if response.status == 200:
-                        return
+                raise StartupFailed(
+                    f"{service} exited with {proc.returncode}; see {self.log_dir / service}.log"
+                )
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 - our own loopback URL
+            ):
+                if response.status == 200:
+                    return
             time.sleep(0.1)
-        raise StartupFailed(f"{service} was not ready within {timeout:.0f}s; see {self.log_dir / service}.log")
+        raise StartupFailed(
+            f"{service} was not ready within {timeout:.0f}s; see {self.log_dir / service}.log"
+        )
 
     async def _bootstrap(self, addresses: dict[str, str], key_file: Path) -> None:
         """Create org demo, its owner and the owner's first personal key (idempotent after a crash)."""
@@ -170,14 +192,19 @@ class Embedded:
         from hangar.gateway.clients.keys import KeysClient
         from hangar.kit.grpcio import channel
 
-        async with channel(addresses["identity"]) as identity_channel, channel(addresses["keys"]) as keys_channel:
+        async with (
+            channel(addresses["identity"]) as identity_channel,
+            channel(addresses["keys"]) as keys_channel,
+        ):
             identity, keys = IdentityClient(identity_channel), KeysClient(keys_channel)
             try:
                 created = await identity.create_org(BOOTSTRAP_ORG, "Demo", BOOTSTRAP_OWNER, "Administrator")
                 owner_id = created.owner_user_id
             except AlreadyExists:
                 owner_id = (await identity.get_user_by_email(BOOTSTRAP_OWNER)).user_id
-            issued = await keys.issue_personal_key(BOOTSTRAP_ORG, owner_id, "bootstrap", ["registry", "admin"])
+            issued = await keys.issue_personal_key(
+                BOOTSTRAP_ORG, owner_id, "bootstrap", ["registry", "admin"]
+            )
         tmp = key_file.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -188,7 +215,9 @@ class Embedded:
         """Gateway first, then the services, NATS last; SIGTERM, then SIGKILL after a grace period."""
         order = ["gateway", *reversed(SERVICES), "nats"]
         for group in (order[:1], order[1:-1], order[-1:]):
-            procs = [self.children[n] for n in group if n in self.children and self.children[n].poll() is None]
+            procs = [
+                self.children[n] for n in group if n in self.children and self.children[n].poll() is None
+            ]
             for proc in procs:
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGTERM)

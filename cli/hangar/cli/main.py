@@ -13,19 +13,27 @@ STATEFUL = ("identity", "keys", "registry", "blobstore")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="hangar", description="Hangar: a private registry for AI artifacts.")
+    parser = argparse.ArgumentParser(
+        prog="hangar", description="Hangar: a private registry for AI artifacts."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    up = commands.add_parser("up", help="run the whole system on embedded defaults (SQLite, local blobs, NATS)")
+    up = commands.add_parser(
+        "up", help="run the whole system on embedded defaults (SQLite, local blobs, NATS)"
+    )
     up.add_argument("--data-dir", type=Path, default=Path("./data"), help="where all state lives (./data)")
     up.add_argument("--port", type=int, default=5000, help="the gateway's HTTP port (5000)")
     up.add_argument("--host", default="127.0.0.1", help="the gateway's listen address (127.0.0.1)")
-    up.add_argument("--trace-dir", type=Path, default=None, help="write every process's spans here as JSON lines")
+    up.add_argument(
+        "--trace-dir", type=Path, default=None, help="write every process's spans here as JSON lines"
+    )
 
     serve = commands.add_parser("serve", help="run one service, configured by HANGAR_* environment variables")
     serve.add_argument("service", choices=SERVICES)
 
-    migrate = commands.add_parser("migrate", help="bring a service's database (HANGAR_DATABASE_URL) up to date")
+    migrate = commands.add_parser(
+        "migrate", help="bring a service's database (HANGAR_DATABASE_URL) up to date"
+    )
     migrate.add_argument("service", choices=STATEFUL)
 
     args = parser.parse_args(argv)

@@ -453,6 +453,9 @@ def test_manifest_push_records_the_manifest_and_moves_the_tag() -> None:
             media_type=OCI_MANIFEST,
             size=parsed.size,
             subject_digest="",
+            artifact_type="application/vnd.oci.image.config.v1+json",
+            children=(),
+            content=encode(image_manifest()),
         ),
         TagMoved(repository="acme/web", tag="v1", digest=str(parsed.digest), previous_digest=""),
     ]

@@ -25,6 +25,8 @@ ERROR_CODE_KEY = "hangar-error-code"
 ERROR_KIND_KEY = "hangar-error-kind"
 ERROR_DETAIL_KEY = "hangar-error-detail"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+#: gRPC caps trailing metadata at 8 KiB by default; an error's detail must never push a reply past it.
+MAX_DETAIL_CHARS = 2048
 CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -56,6 +58,11 @@ def error_from_rpc(error: grpc.aio.AioRpcError) -> DomainError:
     return cls(error.details() or "", code=code, detail=trailers.get(ERROR_DETAIL_KEY, ""))
 
 
+def _ascii(text: str) -> str:
+    """Metadata values must be printable ASCII."""
+    return text.encode("ascii", "backslashreplace").decode("ascii").replace("\n", " ")
+
+
 async def _abort(ctx: grpc.aio.ServicerContext, exc: BaseException) -> None:
     if isinstance(exc, DomainError):
         await ctx.abort(
@@ -64,7 +71,7 @@ async def _abort(ctx: grpc.aio.ServicerContext, exc: BaseException) -> None:
             trailing_metadata=(
                 (ERROR_CODE_KEY, exc.code),
                 (ERROR_KIND_KEY, exc.kind),
-                (ERROR_DETAIL_KEY, exc.detail),
+                (ERROR_DETAIL_KEY, _ascii(exc.detail)[:MAX_DETAIL_CHARS]),
             ),
         )
     log.error("unexpected error in gRPC handler", exc_info=exc)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%hangar/api/registry/v1/registry.proto\x12\x16hangar.api.registry.v1\"`\n\x12PutManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\x0c\"=\n\x13PutManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x16\n\x0esubject_digest\x18\x02 \x01(\t\";\n\x12GetManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\"J\n\x13GetManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"Y\n\x0fListTagsRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x16\n\tpage_size\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04last\x18\x03 \x01(\tB\x0c\n\n_page_size\"B\n\x10ListTagsResponse\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x0c\n\x04more\x18\x03 \x01(\x08\"C\n\x0fLinkBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\"\x12\n\x10LinkBlobResponse\"5\n\x0fStatBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"0\n\x10StatBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x32\xfe\x03\n\x0fRegistryService\x12\x66\n\x0bPutManifest\x12*.hangar.api.registry.v1.PutManifestRequest\x1a+.hangar.api.registry.v1.PutManifestResponse\x12\x66\n\x0bGetManifest\x12*.hangar.api.registry.v1.GetManifestRequest\x1a+.hangar.api.registry.v1.GetManifestResponse\x12]\n\x08ListTags\x12\'.hangar.api.registry.v1.ListTagsRequest\x1a(.hangar.api.registry.v1.ListTagsResponse\x12]\n\x08LinkBlob\x12\'.hangar.api.registry.v1.LinkBlobRequest\x1a(.hangar.api.registry.v1.LinkBlobResponse\x12]\n\x08StatBlob\x12\'.hangar.api.registry.v1.StatBlobRequest\x1a(.hangar.api.registry.v1.StatBlobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%hangar/api/registry/v1/registry.proto\x12\x16hangar.api.registry.v1\"`\n\x12PutManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\x0c\"=\n\x13PutManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x16\n\x0esubject_digest\x18\x02 \x01(\t\";\n\x12GetManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\"J\n\x13GetManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"F\n\x0fListTagsRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x0c\n\x04last\x18\x03 \x01(\t\"B\n\x10ListTagsResponse\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x0c\n\x04more\x18\x03 \x01(\x08\"C\n\x0fLinkBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\"\x12\n\x10LinkBlobResponse\"5\n\x0fStatBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"0\n\x10StatBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x32\xfe\x03\n\x0fRegistryService\x12\x66\n\x0bPutManifest\x12*.hangar.api.registry.v1.PutManifestRequest\x1a+.hangar.api.registry.v1.PutManifestResponse\x12\x66\n\x0bGetManifest\x12*.hangar.api.registry.v1.GetManifestRequest\x1a+.hangar.api.registry.v1.GetManifestResponse\x12]\n\x08ListTags\x12\'.hangar.api.registry.v1.ListTagsRequest\x1a(.hangar.api.registry.v1.ListTagsResponse\x12]\n\x08LinkBlob\x12\'.hangar.api.registry.v1.LinkBlobRequest\x1a(.hangar.api.registry.v1.LinkBlobResponse\x12]\n\x08StatBlob\x12\'.hangar.api.registry.v1.StatBlobRequest\x1a(.hangar.api.registry.v1.StatBlobResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,17 +40,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMANIFESTRESPONSE']._serialized_start=287
   _globals['_GETMANIFESTRESPONSE']._serialized_end=361
   _globals['_LISTTAGSREQUEST']._serialized_start=363
-  _globals['_LISTTAGSREQUEST']._serialized_end=452
-  _globals['_LISTTAGSRESPONSE']._serialized_start=454
-  _globals['_LISTTAGSRESPONSE']._serialized_end=520
-  _globals['_LINKBLOBREQUEST']._serialized_start=522
-  _globals['_LINKBLOBREQUEST']._serialized_end=589
-  _globals['_LINKBLOBRESPONSE']._serialized_start=591
-  _globals['_LINKBLOBRESPONSE']._serialized_end=609
-  _globals['_STATBLOBREQUEST']._serialized_start=611
-  _globals['_STATBLOBREQUEST']._serialized_end=664
-  _globals['_STATBLOBRESPONSE']._serialized_start=666
-  _globals['_STATBLOBRESPONSE']._serialized_end=714
-  _globals['_REGISTRYSERVICE']._serialized_start=717
-  _globals['_REGISTRYSERVICE']._serialized_end=1227
+  _globals['_LISTTAGSREQUEST']._serialized_end=433
+  _globals['_LISTTAGSRESPONSE']._serialized_start=435
+  _globals['_LISTTAGSRESPONSE']._serialized_end=501
+  _globals['_LINKBLOBREQUEST']._serialized_start=503
+  _globals['_LINKBLOBREQUEST']._serialized_end=570
+  _globals['_LINKBLOBRESPONSE']._serialized_start=572
+  _globals['_LINKBLOBRESPONSE']._serialized_end=590
+  _globals['_STATBLOBREQUEST']._serialized_start=592
+  _globals['_STATBLOBREQUEST']._serialized_end=645
+  _globals['_STATBLOBRESPONSE']._serialized_start=647
+  _globals['_STATBLOBRESPONSE']._serialized_end=695
+  _globals['_REGISTRYSERVICE']._serialized_start=698
+  _globals['_REGISTRYSERVICE']._serialized_end=1208
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,203 @@
+"""The registry's commands and queries: blobs linked to repositories, manifests pushed and served, tags.
+
+Streams (docs/decisions/0004): `repo-<name>` holds a repository's creation, manifests and tag moves;
+`bloblink-<hash>` holds the one link of a blob to a repository, so parallel layer uploads never contend.
+Commands never replay a repository stream: they read its version, then the read models (written in the
+same transactions as the events, so as current as that version), decide, and append at that version; a
+concurrent append makes the command conflict and `retry_on_conflict` runs it again on fresh state.
+Queries use read-only units of work and the read models only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+from typing import Any, Protocol
+
+from hangar.kit.errors import NotFound
+from hangar.kit.uow import UnitOfWorkFactory, retry_on_conflict
+from hangar.registry.domain import (
+    BlobLink,
+    Digest,
+    ParsedManifest,
+    Repository,
+    Tag,
+    paginate_tags,
+    parse_manifest,
+    parse_reference,
+    validate_page_size,
+    validate_repository_name,
+)
+from hangar.registry.domain.quoting import quote
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredManifest:
+    """A manifest as served: its digest, media type and exact bytes."""
+
+    digest: str
+    media_type: str
+    content: bytes = dataclasses.field(repr=False)
+
+
+class Views(Protocol):
+    """The read models the app decides and answers on (implemented in `hangar.registry.store`)."""
+
+    async def repository_kind(self, repository: str) -> str | None: ...
+
+    async def lock_repository(self, repository: str) -> str | None:
+        """`repository_kind`, holding the repository until the unit of work ends: commands that append to
+        one repository's stream then queue instead of racing and retrying."""
+        ...
+
+    async def blob_size(self, repository: str, digest: str) -> int | None: ...
+
+    async def blob_sizes(self, repository: str, digests: Collection[str]) -> dict[str, int]: ...
+
+    async def manifest_sizes(self, repository: str, digests: Collection[str]) -> dict[str, int]: ...
+
+    async def manifest(self, repository: str, digest: str) -> StoredManifest | None: ...
+
+    async def tagged_manifest(self, repository: str, tag: str) -> StoredManifest | None: ...
+
+    async def tag_target(self, repository: str, tag: str) -> str | None: ...
+
+    async def tags(self, repository: str, *, after: str | None, limit: int | None) -> list[str]: ...
+
+
+def _name_unknown(repository: str) -> NotFound:
+    return NotFound(f"repository {quote(repository)} does not exist", code="NAME_UNKNOWN")
+
+
+class App:
+    """The registry service's use cases over one unit-of-work factory."""
+
+    def __init__(self, uow: UnitOfWorkFactory[Any]) -> None:
+        self.uow: UnitOfWorkFactory[Views] = uow
+
+    # -- commands -----------------------------------------------------------------------------------------
+
+    async def link_blob(self, repository: str, digest: str, size: int) -> None:
+        """Record that `repository` holds a stored blob; create the repository (a container) on first use.
+
+        Idempotent. Linking a digest again with another size is SIZE_INVALID.
+        """
+        validate_repository_name(repository)
+        key = str(Digest.parse(digest))
+        async with self.uow(readonly=True) as uow:
+            if await uow.views.blob_size(repository, key) == size:
+                return
+        await retry_on_conflict(lambda: self._link_blob(repository, key, size))
+
+    async def _link_blob(self, repository: str, digest: str, size: int) -> None:
+        async with self.uow() as uow:
+            link_id = BlobLink.id_for(repository, digest)
+            stored = await uow.events.load(BlobLink.stream_for(link_id))
+            link = BlobLink.rehydrate(link_id, (record.event for record in stored))
+            link.link(repository, digest, size)
+            expected, events = link.loaded_version, link.collect()
+            if not events:
+                return
+            if await uow.views.repository_kind(repository) is None:
+                created = Repository.create(repository)
+                await uow.events.append(created.stream_id, 0, created.collect())
+            await uow.events.append(link.stream_id, expected, events)
+            await uow.commit()
+
+    async def put_manifest(
+        self, repository: str, reference: str, media_type: str, content: bytes
+    ) -> tuple[str, str]:
+        """Store a manifest under a tag or its own digest; return its digest and its subject's ("" if none).
+
+        Every blob it names must be linked in this repository and every child of an index pushed to it
+        (MANIFEST_BLOB_UNKNOWN); a digest reference must be the content's digest (DIGEST_INVALID). Creates
+        the repository (a container) on first use; a refused push writes nothing.
+        """
+        validate_repository_name(repository)
+        target = parse_reference(reference)
+        parsed = parse_manifest(
+            content, media_type or None, expected_digest=target if isinstance(target, Digest) else None
+        )
+        tag = target.name if isinstance(target, Tag) else None
+        await retry_on_conflict(lambda: self._push_manifest(repository, parsed, tag))
+        return str(parsed.digest), str(parsed.subject) if parsed.subject else ""
+
+    async def _push_manifest(self, repository: str, parsed: ParsedManifest, tag: str | None) -> None:
+        digest = str(parsed.digest)
+        async with self.uow() as uow:
+            views = uow.views
+            # Pushes to one repository queue on its lock; only racing creations of a repository conflict.
+            kind = await views.lock_repository(repository)
+            stream = Repository.stream_for(repository)
+            # The version before the other views: those are then at least as current, so a decision taken on
+            # rows newer than the version conflicts on append instead of being lost.
+            version = await uow.events.stream_version(stream)
+            if kind is None:
+                aggregate = Repository.create(repository)
+            else:
+                current = await views.tag_target(repository, tag) if tag is not None else None
+                aggregate = Repository.restore(
+                    repository,
+                    version,
+                    kind=kind,
+                    tags={tag: current} if tag is not None and current is not None else {},
+                    manifests=await views.manifest_sizes(repository, [digest]),
+                )
+            known_blobs = await views.blob_sizes(repository, [str(d) for d in parsed.blobs])
+            known_manifests = await views.manifest_sizes(repository, [str(d) for d in parsed.children])
+            aggregate.push_manifest(parsed, tag, known_blobs, known_manifests)
+            expected, events = aggregate.loaded_version, aggregate.collect()
+            if not events:
+                return
+            await uow.events.append(stream, expected, events)
+            await uow.commit()
+
+    # -- queries ------------------------------------------------------------------------------------------
+
+    async def get_manifest(self, repository: str, reference: str) -> tuple[str, str, bytes]:
+        """A manifest by tag or digest: its digest, media type and exact bytes.
+
+        NAME_UNKNOWN when the repository does not exist, MANIFEST_UNKNOWN when it lacks the manifest.
+        """
+        validate_repository_name(repository)
+        target = parse_reference(reference)
+        async with self.uow(readonly=True) as uow:
+            if isinstance(target, Digest):
+                found = await uow.views.manifest(repository, str(target))
+            else:
+                found = await uow.views.tagged_manifest(repository, target.name)
+            if found is None:
+                if await uow.views.repository_kind(repository) is None:
+                    raise _name_unknown(repository)
+                raise NotFound(
+                    f"manifest {quote(reference)} is not in {quote(repository)}", code="MANIFEST_UNKNOWN"
+                )
+        return found.digest, found.media_type, found.content
+
+    async def stat_blob(self, repository: str, digest: str) -> int:
+        """The size of a blob linked in `repository`; NAME_UNKNOWN or BLOB_UNKNOWN when it is not."""
+        validate_repository_name(repository)
+        key = str(Digest.parse(digest))
+        async with self.uow(readonly=True) as uow:
+            size = await uow.views.blob_size(repository, key)
+            if size is None:
+                if await uow.views.repository_kind(repository) is None:
+                    raise _name_unknown(repository)
+                raise NotFound(f"blob {key} is not in {quote(repository)}", code="BLOB_UNKNOWN")
+        return size
+
+    async def list_tags(self, repository: str, n: int | None, last: str | None) -> tuple[list[str], bool]:
+        """A page of the repository's tags in lexical (byte) order after `last`, at most `n` (None: all),
+        and whether more follow. NAME_UNKNOWN when the repository does not exist."""
+        validate_repository_name(repository)
+        validate_page_size(n)
+        async with self.uow(readonly=True) as uow:
+            # One more than asked tells whether another page follows.
+            rows = (
+                []
+                if n == 0
+                else await uow.views.tags(repository, after=last, limit=None if n is None else n + 1)
+            )
+            if not rows and await uow.views.repository_kind(repository) is None:
+                raise _name_unknown(repository)
+        return paginate_tags(rows, n, last)

@@ -1,0 +1,80 @@
+"""Registry domain: digests, names, tags, manifests and the Repository aggregate; pure, no I/O.
+
+Error codes raised here are the OCI ones where the spec has one (DIGEST_INVALID, NAME_INVALID, TAG_INVALID,
+MANIFEST_INVALID, MANIFEST_BLOB_UNKNOWN, NAME_UNKNOWN, PAGINATION_NUMBER_INVALID), so the edge can pass them
+through. A manifest over MAX_MANIFEST_BYTES raises ManifestTooLarge with code SIZE_INVALID, distinct from
+MANIFEST_INVALID so that the gateway can answer it with 413 Payload Too Large on the manifest route; a blob
+linked with an impossible size, or a size other than its earlier link's, is SIZE_INVALID too.
+"""
+
+from hangar.registry.domain.digests import Digest
+from hangar.registry.domain.manifests import (
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    IMAGE_MANIFEST_TYPES,
+    INDEX_TYPES,
+    MANIFEST_MEDIA_TYPES,
+    MAX_CONTENT_SIZE,
+    MAX_MANIFEST_BYTES,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+    ManifestTooLarge,
+    ParsedManifest,
+    invalid_manifest,
+    parse_manifest,
+)
+from hangar.registry.domain.names import (
+    MAX_REPOSITORY_NAME_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAG_PAGE_SIZE,
+    Tag,
+    paginate_tags,
+    parse_reference,
+    validate_page_size,
+    validate_repository_name,
+    validate_tag,
+)
+from hangar.registry.domain.repository import (
+    REPOSITORY_KINDS,
+    BlobLink,
+    BlobLinked,
+    ManifestPushed,
+    Repository,
+    RepositoryCreated,
+    TagMoved,
+)
+
+__all__ = [
+    "DOCKER_MANIFEST",
+    "DOCKER_MANIFEST_LIST",
+    "IMAGE_MANIFEST_TYPES",
+    "INDEX_TYPES",
+    "MANIFEST_MEDIA_TYPES",
+    "MAX_CONTENT_SIZE",
+    "MAX_MANIFEST_BYTES",
+    "MAX_REPOSITORY_NAME_LENGTH",
+    "MAX_TAG_LENGTH",
+    "MAX_TAG_PAGE_SIZE",
+    "OCI_INDEX",
+    "OCI_MANIFEST",
+    "REPOSITORY_KINDS",
+    "BlobLink",
+    "BlobLinked",
+    "Descriptor",
+    "Digest",
+    "ManifestPushed",
+    "ManifestTooLarge",
+    "ParsedManifest",
+    "Repository",
+    "RepositoryCreated",
+    "Tag",
+    "TagMoved",
+    "invalid_manifest",
+    "paginate_tags",
+    "parse_manifest",
+    "parse_reference",
+    "validate_page_size",
+    "validate_repository_name",
+    "validate_tag",
+]

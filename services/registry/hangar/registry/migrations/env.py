@@ -1,0 +1,3 @@
+from hangar.kit.migrations import run_env
+
+run_env()

@@ -1,0 +1,264 @@
+"""The registry's read models (repositories, blobs, manifests, manifest references, tags), their projector,
+the views the app reads, the event codec and the migrations directory.
+
+Projections run inside the appending transaction (`hangar.kit.eventstore`), so the views are exactly as
+current as the event streams: the app may decide commands on them (see docs/decisions/0004).
+On PostgreSQL, names and tags sort with the "C" collation: OCI lists tags in byte order, not in a locale's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
+
+from hangar.api.registry.v1 import events_pb2
+from hangar.kit.codec import EventCodec
+from hangar.kit.eventstore import Projector, StoredEvent
+from hangar.registry.app import StoredManifest
+from hangar.registry.domain import BlobLinked, ManifestPushed, RepositoryCreated, TagMoved
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sorted_text(length: int) -> TypeEngine[str]:
+    """Text compared and ordered byte by byte on every backend (SQLite's BINARY; PostgreSQL's "C")."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+Name = _sorted_text(255)
+TagName = _sorted_text(128)
+DigestText = String(135)  # sha512:<128 hex>
+MediaType = String(255)
+
+metadata = MetaData()
+
+repositories = Table(
+    "repositories",
+    metadata,
+    Column("name", Name, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("repository", Name, primary_key=True),
+    Column("digest", DigestText, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    # Which repositories hold a blob: cross-repository mounts and garbage collection ask.
+    Index("ix_blobs_digest", "digest"),
+)
+
+manifests = Table(
+    "manifests",
+    metadata,
+    Column("repository", Name, primary_key=True),
+    Column("digest", DigestText, primary_key=True),
+    Column("media_type", MediaType, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    # "" when the manifest has no subject / no artifact type.
+    Column("subject_digest", DigestText, nullable=False),
+    Column("artifact_type", MediaType, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # The referrers API: the manifests whose subject is a given digest.
+    Index("ix_manifests_subject", "repository", "subject_digest"),
+)
+
+manifest_references = Table(
+    "manifest_references",
+    metadata,
+    Column("repository", Name, primary_key=True),
+    Column("parent_digest", DigestText, primary_key=True),
+    Column("child_digest", DigestText, primary_key=True),
+    # Whether an index still lists a manifest (before deleting it).
+    Index("ix_manifest_references_child", "repository", "child_digest"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("repository", Name, primary_key=True),
+    Column("tag", TagName, primary_key=True),
+    Column("digest", DigestText, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The tags that point at a manifest.
+    Index("ix_tags_digest", "repository", "digest"),
+)
+
+
+def codec() -> EventCodec:
+    """The registry events and their messages; a manifest's bytes and children stay in the event store."""
+    registry = EventCodec("registry")
+    registry.register(RepositoryCreated, events_pb2.RepositoryCreated)
+    registry.register(BlobLinked, events_pb2.BlobLinked)
+    registry.register(ManifestPushed, events_pb2.ManifestPushed, private=["children", "content"])
+    registry.register(TagMoved, events_pb2.TagMoved)
+    return registry
+
+
+# -- projection -------------------------------------------------------------------------------------------
+
+
+async def project_registry(session: AsyncSession, stored: StoredEvent) -> None:
+    """Keep the read models in step with the registry events, in the appending transaction."""
+    at = stored.recorded_at
+    match stored.event:
+        case RepositoryCreated() as event:
+            await session.execute(
+                insert(repositories).values(name=event.repository, kind=event.kind, created_at=at)
+            )
+        case BlobLinked() as event:
+            await session.execute(
+                insert(blobs).values(repository=event.repository, digest=event.digest, size=event.size)
+            )
+        case ManifestPushed() as event:
+            await session.execute(
+                insert(manifests).values(
+                    repository=event.repository,
+                    digest=event.digest,
+                    media_type=event.media_type,
+                    size=event.size,
+                    content=event.content,
+                    subject_digest=event.subject_digest,
+                    artifact_type=event.artifact_type,
+                    created_at=at,
+                )
+            )
+            if event.children:
+                await session.execute(
+                    insert(manifest_references),
+                    [
+                        {"repository": event.repository, "parent_digest": event.digest, "child_digest": child}
+                        for child in event.children
+                    ],
+                )
+        case TagMoved() as event:
+            if event.previous_digest:
+                await session.execute(
+                    update(tags)
+                    .where(tags.c.repository == event.repository, tags.c.tag == event.tag)
+                    .values(digest=event.digest, updated_at=at)
+                )
+            else:
+                await session.execute(
+                    insert(tags).values(
+                        repository=event.repository, tag=event.tag, digest=event.digest, updated_at=at
+                    )
+                )
+
+
+PROJECTORS: list[Projector] = [project_registry]
+
+
+# -- views ------------------------------------------------------------------------------------------------
+
+# Digests per IN (...) query: far below every backend's limit on bound parameters.
+_CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class SqlViews:
+    """`hangar.registry.app.Views` over the read-model tables, on the session of one unit of work."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def repository_kind(self, repository: str) -> str | None:
+        result = await self._session.execute(
+            select(repositories.c.kind).where(repositories.c.name == repository)
+        )
+        return result.scalar_one_or_none()
+
+    async def lock_repository(self, repository: str) -> str | None:
+        # FOR UPDATE on PostgreSQL; SQLite renders no lock (its write transactions already run one at a time).
+        result = await self._session.execute(
+            select(repositories.c.kind).where(repositories.c.name == repository).with_for_update()
+        )
+        return result.scalar_one_or_none()
+
+    async def blob_size(self, repository: str, digest: str) -> int | None:
+        result = await self._session.execute(
+            select(blobs.c.size).where(blobs.c.repository == repository, blobs.c.digest == digest)
+        )
+        return result.scalar_one_or_none()
+
+    async def blob_sizes(self, repository: str, digests: Collection[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(digests))):
+            result = await self._session.execute(
+                select(blobs.c.digest, blobs.c.size).where(
+                    blobs.c.repository == repository, blobs.c.digest.in_(chunk)
+                )
+            )
+            found.update((row.digest, row.size) for row in result)
+        return found
+
+    async def manifest_sizes(self, repository: str, digests: Collection[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(digests))):
+            result = await self._session.execute(
+                select(manifests.c.digest, manifests.c.size).where(
+                    manifests.c.repository == repository, manifests.c.digest.in_(chunk)
+                )
+            )
+            found.update((row.digest, row.size) for row in result)
+        return found
+
+    async def manifest(self, repository: str, digest: str) -> StoredManifest | None:
+        result = await self._session.execute(
+            select(manifests.c.digest, manifests.c.media_type, manifests.c.content).where(
+                manifests.c.repository == repository, manifests.c.digest == digest
+            )
+        )
+        row = result.one_or_none()
+        return None if row is None else StoredManifest(row.digest, row.media_type, row.content)
+
+    async def tagged_manifest(self, repository: str, tag: str) -> StoredManifest | None:
+        result = await self._session.execute(
+            select(manifests.c.digest, manifests.c.media_type, manifests.c.content)
+            .select_from(
+                tags.join(
+                    manifests,
+                    (manifests.c.repository == tags.c.repository) & (manifests.c.digest == tags.c.digest),
+                )
+            )
+            .where(tags.c.repository == repository, tags.c.tag == tag)
+        )
+        row = result.one_or_none()
+        return None if row is None else StoredManifest(row.digest, row.media_type, row.content)
+
+    async def tag_target(self, repository: str, tag: str) -> str | None:
+        result = await self._session.execute(
+            select(tags.c.digest).where(tags.c.repository == repository, tags.c.tag == tag)
+        )
+        return result.scalar_one_or_none()
+
+    async def tags(self, repository: str, *, after: str | None, limit: int | None) -> list[str]:
+        query = select(tags.c.tag).where(tags.c.repository == repository).order_by(tags.c.tag)
+        if after is not None:
+            query = query.where(tags.c.tag > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return list((await self._session.execute(query)).scalars())
