@@ -28,9 +28,24 @@ def start_nats_server(store_dir: Path, run_dir: Path, log_file: Path) -> tuple[s
     for stale in run_dir.glob("nats-server_*.ports"):
         stale.unlink()
     proc = subprocess.Popen(
-        [nats_server_binary(), "-a", "127.0.0.1", "-p", "-1", "-js", "-sd", str(store_dir),
-         "--ports_file_dir", str(run_dir), "-l", str(log_file)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            nats_server_binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            "-1",
+            "-js",
+            "-sd",
+            str(store_dir),
+            "--ports_file_dir",
+            str(run_dir),
+            "-l",
+            str(log_file),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     ports_file = run_dir / f"nats-server_{proc.pid}.ports"
     deadline = time.monotonic() + 20

@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -17,10 +16,10 @@ from typing import Any
 import asyncpg
 
 from hangar.kit import migrations
-from hangar.kit.natsserver import nats_server_binary
 from hangar.kit.codec import EventCodec
 from hangar.kit.db import Database
 from hangar.kit.eventstore import Projector
+from hangar.kit.natsserver import nats_server_binary
 from hangar.kit.uow import UnitOfWorkFactory, ViewsFactory
 
 POSTGRES_DSN = os.environ.get("HANGAR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
