@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -14,6 +15,7 @@ import tarfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 
 from hangar.kit.testing import free_port
@@ -54,7 +56,9 @@ class Hangar:
 
     def start(self, timeout: float = 120.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        log = (self.root / "up.log").open("ab")
+        log_path = self.root / "up.log"
+        seen = log_path.stat().st_size if log_path.exists() else 0  # earlier runs' lines don't count
+        log = log_path.open("ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("HANGAR_")}
         self.proc = subprocess.Popen(
             [
@@ -79,8 +83,10 @@ class Hangar:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"hangar up exited with {self.proc.returncode}:\n{self.logs()}")
-            if "hangar: ready" in (self.root / "up.log").read_text(errors="replace"):
-                return
+            with log_path.open("rb") as f:
+                f.seek(seen)
+                if b"hangar: ready" in f.read():
+                    return
             time.sleep(0.1)
         raise TimeoutError(f"hangar up not ready in {timeout}s:\n{self.logs()}")
 
@@ -111,13 +117,14 @@ class Hangar:
 
 def http(
     method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes | None = None
-) -> tuple[int, dict[str, str], bytes]:
+) -> tuple[int, Message, bytes]:
+    """One HTTP request; the answer's headers are looked up case-insensitively."""
     request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 # -- OCI image layouts --------------------------------------------------------------------------------------
@@ -144,14 +151,15 @@ def _layer(files: dict[str, bytes]) -> bytes:
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(content), 0, 0o644
             tar.addfile(info, io.BytesIO(content))
-    return raw.getvalue()
+    return gzip.compress(raw.getvalue(), mtime=0)
 
 
 def make_oci_layout(layout: Path, tag: str, layers: list[dict[str, bytes]]) -> str:
-    """Write an OCI image layout with one image of the given (uncompressed tar) layers; return its digest."""
+    """Write an OCI image layout with one image of the given gzipped tar layers; return its digest."""
     layout.mkdir(parents=True, exist_ok=True)
     (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
     layer_blobs = [_layer(files) for files in layers]
+    diff_ids = ["sha256:" + hashlib.sha256(gzip.decompress(b)).hexdigest() for b in layer_blobs]
     config = json.dumps(
         {
             "architecture": "amd64",
@@ -159,7 +167,7 @@ def make_oci_layout(layout: Path, tag: str, layers: list[dict[str, bytes]]) -> s
             "config": {},
             "rootfs": {
                 "type": "layers",
-                "diff_ids": ["sha256:" + hashlib.sha256(b).hexdigest() for b in layer_blobs],
+                "diff_ids": diff_ids,
             },
         }
     ).encode()
@@ -168,7 +176,7 @@ def make_oci_layout(layout: Path, tag: str, layers: list[dict[str, bytes]]) -> s
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
-            "layers": [_descriptor("application/vnd.oci.image.layer.v1.tar", b) for b in layer_blobs],
+            "layers": [_descriptor("application/vnd.oci.image.layer.v1.tar+gzip", b) for b in layer_blobs],
         }
     ).encode()
     for blob in (*layer_blobs, config, manifest):

@@ -16,7 +16,7 @@ from hangar.kit.testing import eventually
 async def test_user_removed_in_identity_revokes_their_keys_in_keys_within_one_trace(hangar: Hangar) -> None:
     async with channel(hangar.grpc_address("identity")) as ic, channel(hangar.grpc_address("keys")) as kc:
         identity, keys = IdentityClient(ic), KeysClient(kc)
-        user = await identity.add_user("demo", None, "leaver@example.com", "Leaver", ["REGISTRY_USER"])
+        user = await identity.add_user("demo", "leaver@example.com", "Leaver", ["REGISTRY_USER"])
         issued = await keys.issue_personal_key("demo", user.user_id, "laptop", ["registry"])
         assert (await keys.authenticate(issued.secret)).user_id == user.user_id
 

@@ -27,6 +27,7 @@ def push(hangar: Hangar, work: Path, layout: Path, ref: str, key: str) -> None:
     result = skopeo(
         work,
         "copy",
+        "--preserve-digests",
         "--dest-tls-verify=false",
         "--dest-creds",
         f"$oauthtoken:{key}",
@@ -40,6 +41,7 @@ def pull(hangar: Hangar, work: Path, ref: str, dest: Path, key: str) -> subproce
     return skopeo(
         work,
         "copy",
+        "--preserve-digests",
         "--src-tls-verify=false",
         "--src-creds",
         f"$oauthtoken:{key}",
@@ -130,6 +132,7 @@ def test_a_wrong_key_gets_401_from_the_token_endpoint_and_from_skopeo(hangar: Ha
     result = skopeo(
         work,
         "copy",
+        "--preserve-digests",
         "--dest-tls-verify=false",
         "--dest-creds",
         f"$oauthtoken:{wrong}",

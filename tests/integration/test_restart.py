@@ -30,6 +30,7 @@ def test_an_image_pushed_before_a_restart_pulls_after_it(tmp_path: Path) -> None
         pushed = skopeo(
             tmp_path,
             "copy",
+            "--preserve-digests",
             "--dest-tls-verify=false",
             "--dest-creds",
             f"$oauthtoken:{key}",
@@ -46,6 +47,7 @@ def test_an_image_pushed_before_a_restart_pulls_after_it(tmp_path: Path) -> None
         pulled = skopeo(
             tmp_path,
             "copy",
+            "--preserve-digests",
             "--src-tls-verify=false",
             "--src-creds",
             f"$oauthtoken:{key}",

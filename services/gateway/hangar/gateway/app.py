@@ -1,0 +1,146 @@
+"""The gateway's ASGI application: /v2/ (OCI), /token, /healthz and /readyz over the service clients.
+
+Stateless by construction: everything a request needs is in the request, the signed token, the short
+caches, or the services — so any replica serves any request, including the next chunk of an upload.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from opentelemetry.trace import SpanKind, StatusCode
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hangar.gateway.auth import Authenticator, Authorizer, TokenIssuer, TokenVerifier
+from hangar.gateway.clients import Services
+from hangar.gateway.oci.access import AccessControl
+from hangar.gateway.oci.api import OciApi
+from hangar.gateway.oci.errors import OciError
+from hangar.gateway.oci.routes import parse_path
+from hangar.gateway.tokens import TokenService
+from hangar.kit import tracing
+
+log = logging.getLogger(__name__)
+
+_PLAIN_ROUTES: Final = frozenset({"/token", "/healthz", "/readyz"})
+
+
+class TracingMiddleware:
+    """One server span per HTTP request, continuing the client's trace (W3C traceparent) if it sent one.
+
+    Spans are named by route (`PUT /v2/{name}/manifests/{reference}`), never by credentials or bodies.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+        self._tracer = tracing.tracer("hangar.gateway")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+        method = scope["method"]
+        route = route_of(scope["path"])
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        with self._tracer.start_as_current_span(
+            f"{method} {route}", context=tracing.extract(headers), kind=SpanKind.SERVER
+        ) as span:
+            span.set_attribute("http.request.method", method)
+            span.set_attribute("http.route", route)
+            try:
+                await self._app(scope, receive, send_and_record)
+            finally:
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(StatusCode.ERROR)
+
+
+def route_of(path: str) -> str:
+    """The route template of a path, for span names: no repository names or digests in cardinality."""
+    if path in _PLAIN_ROUTES:
+        return path
+    try:
+        target = parse_path(path)
+    except OciError:
+        return "/v2/{unknown}" if path.startswith("/v2") else "{unknown}"
+    return {
+        "base": "/v2/",
+        "blob": "/v2/{name}/blobs/{digest}",
+        "uploads": "/v2/{name}/blobs/uploads/",
+        "upload": "/v2/{name}/blobs/uploads/{id}",
+        "manifest": "/v2/{name}/manifests/{reference}",
+        "tags": "/v2/{name}/tags/list",
+        "referrers": "/v2/{name}/referrers/{digest}",
+    }.get(target.resource, "/v2/{unknown}")
+
+
+def create_app(
+    services: Services,
+    signing_key: Ed25519PrivateKey,
+    *,
+    public_url: str = "",
+    token_ttl_seconds: int = 300,
+    key_cache_seconds: float = 10.0,
+    access_cache_seconds: float = 5.0,
+) -> Starlette:
+    """The application over `services`, signing tokens with `signing_key`.
+
+    `public_url` (e.g. https://registry.example.com) makes the token realm; when empty it is derived from
+    each request's scheme and Host. `app.state.authenticator` and `app.state.authorizer` are the caches a
+    future event subscription evicts (`forget_key`, `forget_user`).
+    """
+    issuer = TokenIssuer(signing_key, token_ttl_seconds)
+    verifier = TokenVerifier(signing_key.public_key())
+    authenticator = Authenticator(
+        services.keys, verifier, cache_seconds=key_cache_seconds, token_lifetime_seconds=token_ttl_seconds
+    )
+    authorizer = Authorizer(services.identity, cache_seconds=access_cache_seconds)
+    access = AccessControl(authenticator, authorizer, public_url=public_url)
+    oci = OciApi(services.registry, services.blobstore, access)
+    tokens = TokenService(authenticator, authorizer, issuer)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        serving = await services.serving()
+        ready = all(serving.values())
+        body = {
+            "status": "ready" if ready else "not ready",
+            "services": {name: "SERVING" if up else "NOT_SERVING" for name, up in serving.items()},
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unexpected error serving %s %s", request.method, request.url.path, exc_info=exc)
+        body: dict[str, Any] = {"errors": [{"code": "UNKNOWN", "message": "internal error", "detail": None}]}
+        return JSONResponse(body, status_code=500)
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            *tokens.routes(),
+            *oci.routes(),
+        ],
+        middleware=[Middleware(TracingMiddleware)],
+        exception_handlers={Exception: unexpected},
+    )
+    app.state.authenticator = authenticator
+    app.state.authorizer = authorizer
+    return app

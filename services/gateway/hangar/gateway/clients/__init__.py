@@ -1,0 +1,49 @@
+"""Typed async clients of the internal services (identity, keys, registry, blobstore) over gRPC.
+
+Callers never touch stubs or protobuf: methods take and return plain values and small frozen dataclasses,
+and raise `hangar.kit.errors.DomainError` (rebuilt with `error_from_rpc`) when a service refuses. The
+Protocols in `ports` are what the edge depends on; `fakes` implements them in memory for tests.
+"""
+
+from hangar.gateway.clients.blobstore import BlobstoreClient
+from hangar.gateway.clients.identity import IdentityClient
+from hangar.gateway.clients.keys import KeysClient
+from hangar.gateway.clients.model import (
+    AccessResult,
+    BlobInfo,
+    CreatedOrg,
+    IssuedKey,
+    KeyInfo,
+    Org,
+    PutManifestResult,
+    StoredManifest,
+    TagPage,
+    UploadStatus,
+    User,
+)
+from hangar.gateway.clients.ports import BlobstorePort, IdentityPort, KeysPort, RegistryPort
+from hangar.gateway.clients.registry import RegistryClient
+from hangar.gateway.clients.services import Services
+
+__all__ = [
+    "AccessResult",
+    "BlobInfo",
+    "BlobstoreClient",
+    "BlobstorePort",
+    "CreatedOrg",
+    "IdentityClient",
+    "IdentityPort",
+    "IssuedKey",
+    "KeyInfo",
+    "KeysClient",
+    "KeysPort",
+    "Org",
+    "PutManifestResult",
+    "RegistryClient",
+    "RegistryPort",
+    "Services",
+    "StoredManifest",
+    "TagPage",
+    "UploadStatus",
+    "User",
+]

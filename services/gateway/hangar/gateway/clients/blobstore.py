@@ -1,0 +1,166 @@
+"""Typed client of BlobstoreService: resumable uploads streamed in large messages, and range reads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from typing import Final, TypeVar
+
+import grpc
+
+from hangar.api.blobstore.v1 import blobstore_pb2, blobstore_pb2_grpc
+from hangar.gateway.clients import rpc
+from hangar.gateway.clients.model import BlobInfo, UploadStatus
+from hangar.kit.errors import ConcurrencyConflict
+from hangar.kit.grpcio import ERROR_CODE_KEY, error_from_rpc
+
+MiB: Final = 1024 * 1024
+#: Bytes gathered before a Write message is sent: few messages per blob, far below the 64 MiB limit.
+WRITE_MESSAGE_BYTES: Final = 1 * MiB
+#: The largest Write message; a body chunk bigger than this (possible in-process) is split.
+WRITE_MESSAGE_MAX_BYTES: Final = 4 * MiB
+
+T = TypeVar("T")
+
+
+class BlobstoreClient:
+    """BlobstoreService over one channel. Bytes stream through; no blob is ever held whole in memory."""
+
+    def __init__(self, channel: grpc.aio.Channel, timeout: float = rpc.UNARY_TIMEOUT) -> None:
+        self._channel = channel
+        self._stub = blobstore_pb2_grpc.BlobstoreServiceStub(channel)
+        self._timeout = timeout
+
+    async def start_upload(self, owner: str) -> str:
+        with rpc.domain_errors():
+            reply = await self._stub.StartUpload(
+                blobstore_pb2.StartUploadRequest(owner=owner), timeout=self._timeout
+            )
+        return str(reply.upload_id)
+
+    async def write(
+        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, owner: str = ""
+    ) -> int:
+        """Append `chunks` to the upload at `offset`; return the upload's size after the write.
+
+        Bytes are gathered into messages of at least 1 MiB (the last may be smaller). Nothing is sent when
+        `chunks` is empty, and `offset` is returned. If `chunks` breaks off (the HTTP client went away), the
+        bytes that arrived are kept, as ByteStream does, and the error is raised once the write has ended.
+        """
+        broken: list[Exception] = []
+        messages = _write_requests(upload_id, offset, owner, chunks, broken)
+        first = await anext(messages, None)
+        if first is None:
+            if broken:
+                raise broken[0]
+            return offset
+        # The request-iterator form, not call.write(): client interceptors that await the whole call
+        # (OpenTelemetry's) would deadlock the write() form.
+        call = self._stub.Write(_prepend(first, messages))
+        try:
+            reply = await call
+        except grpc.aio.AioRpcError as exc:
+            if _interrupted(exc):
+                raise ConcurrencyConflict(
+                    "the blobstore ended the write before every byte was sent; "
+                    "ask for the upload's status and resume from there",
+                    code="WRITE_INTERRUPTED",
+                ) from exc
+            raise error_from_rpc(exc) from exc
+        except BaseException:
+            call.cancel()
+            raise
+        if broken:
+            raise broken[0]
+        return int(reply.committed_size)
+
+    async def query_write_status(self, upload_id: str, *, owner: str = "") -> UploadStatus:
+        request = blobstore_pb2.QueryWriteStatusRequest(upload_id=upload_id, owner=owner)
+        with rpc.domain_errors():
+            reply = await self._stub.QueryWriteStatus(request, timeout=self._timeout)
+        return UploadStatus(
+            upload_id=reply.upload_id or upload_id,
+            owner=reply.owner,
+            committed_size=int(reply.committed_size),
+        )
+
+    async def commit_upload(self, upload_id: str, digest: str, *, owner: str = "") -> BlobInfo:
+        request = blobstore_pb2.CommitUploadRequest(upload_id=upload_id, digest=digest, owner=owner)
+        with rpc.domain_errors():
+            reply = await self._stub.CommitUpload(request, timeout=self._timeout)
+        return BlobInfo(digest=reply.digest or digest, size=int(reply.size))
+
+    async def cancel_upload(self, upload_id: str, *, owner: str = "") -> None:
+        request = blobstore_pb2.CancelUploadRequest(upload_id=upload_id, owner=owner)
+        with rpc.domain_errors():
+            await self._stub.CancelUpload(request, timeout=self._timeout)
+
+    async def read(self, digest: str, offset: int = 0, limit: int = 0) -> AsyncIterator[bytes]:
+        """The blob's bytes from `offset`, `limit` of them (0: to the end), as the service streams them."""
+        call = self._stub.Read(blobstore_pb2.ReadRequest(digest=digest, read_offset=offset, read_limit=limit))
+        try:
+            async for message in call:
+                yield message.data
+        except grpc.aio.AioRpcError as exc:
+            raise error_from_rpc(exc) from exc
+        finally:
+            call.cancel()  # a reader that stops early must not leave the stream open
+
+    async def stat_blob(self, digest: str) -> BlobInfo:
+        with rpc.domain_errors():
+            reply = await self._stub.StatBlob(
+                blobstore_pb2.StatBlobRequest(digest=digest), timeout=self._timeout
+            )
+        return BlobInfo(digest=reply.digest or digest, size=int(reply.size))
+
+    async def serving(self) -> bool:
+        return await rpc.serving(self._channel)
+
+
+def _interrupted(error: grpc.aio.AioRpcError) -> bool:
+    """The server ended the stream while a message was being sent: gRPC reports a local INTERNAL error
+    ("Internal error from Core"), and the service's own status and trailers are lost."""
+    trailers = error.trailing_metadata() or ()
+    return error.code() == grpc.StatusCode.INTERNAL and not any(key == ERROR_CODE_KEY for key, _ in trailers)
+
+
+async def _write_requests(
+    upload_id: str, offset: int, owner: str, chunks: AsyncIterable[bytes], broken: list[Exception]
+) -> AsyncIterator[blobstore_pb2.WriteRequest]:
+    """WriteRequests of at least WRITE_MESSAGE_BYTES (at most WRITE_MESSAGE_MAX_BYTES) from `chunks`.
+
+    A failure of `chunks` ends the messages after what arrived, and is appended to `broken`.
+    """
+    position = offset
+    pending: list[bytes] = []
+    pending_size = 0
+
+    def flush() -> Iterator[blobstore_pb2.WriteRequest]:
+        nonlocal position, pending, pending_size
+        data = b"".join(pending)
+        pending, pending_size = [], 0
+        for start in range(0, len(data), WRITE_MESSAGE_MAX_BYTES):
+            piece = data[start : start + WRITE_MESSAGE_MAX_BYTES]
+            yield blobstore_pb2.WriteRequest(
+                upload_id=upload_id, write_offset=position, data=piece, owner=owner
+            )
+            position += len(piece)
+
+    try:
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            pending.append(bytes(chunk))
+            pending_size += len(chunk)
+            if pending_size >= WRITE_MESSAGE_BYTES:
+                for message in flush():
+                    yield message
+    except Exception as exc:
+        broken.append(exc)
+    for message in flush():
+        yield message
+
+
+async def _prepend(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
+    yield first
+    async for item in rest:
+        yield item

@@ -1,0 +1,96 @@
+"""The four internal services as the gateway sees them: one Protocol each, met by the gRPC clients and fakes.
+
+Every method raises `hangar.kit.errors.DomainError` (rebuilt from the service's status and trailers), never
+a gRPC exception; `serving()` answers the service's gRPC health check and never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from typing import Protocol
+
+from hangar.gateway.clients.model import (
+    AccessResult,
+    BlobInfo,
+    CreatedOrg,
+    IssuedKey,
+    KeyInfo,
+    Org,
+    PutManifestResult,
+    StoredManifest,
+    TagPage,
+    UploadStatus,
+    User,
+)
+
+
+class IdentityPort(Protocol):
+    async def create_org(
+        self, name: str, display_name: str, owner_email: str, owner_display_name: str
+    ) -> CreatedOrg: ...
+
+    async def get_org(self, name: str) -> Org: ...
+
+    async def get_user(self, user_id: str) -> User: ...
+
+    async def get_user_by_email(self, email: str) -> User: ...
+
+    async def add_user(
+        self, org: str, email: str, display_name: str, roles: Sequence[str], team: str = ""
+    ) -> User: ...
+
+    async def remove_user(self, org: str, user_id: str) -> None: ...
+
+    async def check_access(
+        self, user_id: str, repository: str, capabilities: Iterable[str]
+    ) -> AccessResult: ...
+
+    async def serving(self) -> bool: ...
+
+
+class KeysPort(Protocol):
+    async def issue_personal_key(
+        self, org: str, user_id: str, name: str, services: Sequence[str], expires_in_seconds: int = 0
+    ) -> IssuedKey: ...
+
+    async def authenticate(self, secret: str) -> KeyInfo: ...
+
+    async def revoke_key(self, key_id: str, reason: str) -> None: ...
+
+    async def serving(self) -> bool: ...
+
+
+class RegistryPort(Protocol):
+    async def put_manifest(
+        self, repository: str, reference: str, media_type: str, content: bytes
+    ) -> PutManifestResult: ...
+
+    async def get_manifest(self, repository: str, reference: str) -> StoredManifest: ...
+
+    async def list_tags(self, repository: str, page_size: int = 0, last: str = "") -> TagPage: ...
+
+    async def link_blob(self, repository: str, digest: str, size: int) -> None: ...
+
+    async def stat_blob(self, repository: str, digest: str) -> BlobInfo: ...
+
+    async def serving(self) -> bool: ...
+
+
+class BlobstorePort(Protocol):
+    async def start_upload(self, owner: str) -> str: ...
+
+    async def write(
+        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, owner: str = ""
+    ) -> int: ...
+
+    async def query_write_status(self, upload_id: str, *, owner: str = "") -> UploadStatus: ...
+
+    async def commit_upload(self, upload_id: str, digest: str, *, owner: str = "") -> BlobInfo: ...
+
+    async def cancel_upload(self, upload_id: str, *, owner: str = "") -> None: ...
+
+    def read(self, digest: str, offset: int = 0, limit: int = 0) -> AsyncIterator[bytes]: ...
+
+    async def stat_blob(self, digest: str) -> BlobInfo: ...
+
+    async def serving(self) -> bool: ...

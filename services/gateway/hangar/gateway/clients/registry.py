@@ -1,0 +1,54 @@
+"""Typed client of RegistryService: manifests, tags, and which blobs a repository holds."""
+
+from __future__ import annotations
+
+import grpc
+
+from hangar.api.registry.v1 import registry_pb2, registry_pb2_grpc
+from hangar.gateway.clients import rpc
+from hangar.gateway.clients.model import BlobInfo, PutManifestResult, StoredManifest, TagPage
+
+
+class RegistryClient:
+    """RegistryService over one channel; callers see dataclasses and DomainErrors, never stubs."""
+
+    def __init__(self, channel: grpc.aio.Channel, timeout: float = rpc.UNARY_TIMEOUT) -> None:
+        self._channel = channel
+        self._stub = registry_pb2_grpc.RegistryServiceStub(channel)
+        self._timeout = timeout
+
+    async def put_manifest(
+        self, repository: str, reference: str, media_type: str, content: bytes
+    ) -> PutManifestResult:
+        request = registry_pb2.PutManifestRequest(
+            repository=repository, reference=reference, media_type=media_type, content=content
+        )
+        with rpc.domain_errors():
+            reply = await self._stub.PutManifest(request, timeout=self._timeout)
+        return PutManifestResult(digest=reply.digest, subject_digest=reply.subject_digest)
+
+    async def get_manifest(self, repository: str, reference: str) -> StoredManifest:
+        request = registry_pb2.GetManifestRequest(repository=repository, reference=reference)
+        with rpc.domain_errors():
+            reply = await self._stub.GetManifest(request, timeout=self._timeout)
+        return StoredManifest(digest=reply.digest, media_type=reply.media_type, content=bytes(reply.content))
+
+    async def list_tags(self, repository: str, page_size: int = 0, last: str = "") -> TagPage:
+        request = registry_pb2.ListTagsRequest(repository=repository, page_size=page_size, last=last)
+        with rpc.domain_errors():
+            reply = await self._stub.ListTags(request, timeout=self._timeout)
+        return TagPage(repository=reply.repository or repository, tags=tuple(reply.tags), more=reply.more)
+
+    async def link_blob(self, repository: str, digest: str, size: int) -> None:
+        request = registry_pb2.LinkBlobRequest(repository=repository, digest=digest, size=size)
+        with rpc.domain_errors():
+            await self._stub.LinkBlob(request, timeout=self._timeout)
+
+    async def stat_blob(self, repository: str, digest: str) -> BlobInfo:
+        request = registry_pb2.StatBlobRequest(repository=repository, digest=digest)
+        with rpc.domain_errors():
+            reply = await self._stub.StatBlob(request, timeout=self._timeout)
+        return BlobInfo(digest=reply.digest or digest, size=int(reply.size))
+
+    async def serving(self) -> bool:
+        return await rpc.serving(self._channel)

@@ -1,0 +1,153 @@
+"""Who may do what on /v2/: every request needs a credential granting the action on the repository.
+
+A Bearer access token is verified locally (no round trip); an API key (Bearer `hgr_...` or Basic
+`$oauthtoken:<key>`) is authenticated and authorized through short caches. No credential, or a token that
+does not cover the request, gets 401 with a challenge naming the scope to ask /token for; a principal that
+asked and was refused gets 403 DENIED saying which action is missing and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Final
+
+from starlette.requests import Request
+
+from hangar.gateway.auth import (
+    PULL,
+    PUSH,
+    REPOSITORY,
+    SERVICE,
+    ApiKeyCredential,
+    Authenticator,
+    Authorizer,
+    Scope,
+    TokenClaims,
+    parse_authorization,
+)
+from hangar.gateway.clients import KeyInfo
+from hangar.gateway.oci.errors import OciError, access_detail, challenge
+from hangar.kit.errors import Unauthenticated
+
+_HOST: Final = re.compile(r"[A-Za-z0-9.\-]+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
+
+
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """An authenticated principal: a verified token's claims, or an authenticated API key."""
+
+    subject: str
+    claims: TokenClaims | None = None
+    key: KeyInfo | None = None
+
+
+def scope_actions(action: str) -> tuple[str, ...]:
+    """The actions a challenge asks for: pushing also reads (blob checks), as docker and skopeo expect."""
+    return (PULL, PUSH) if action == PUSH else (action,)
+
+
+class AccessControl:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        authorizer: Authorizer,
+        *,
+        service: str = SERVICE,
+        public_url: str = "",
+    ) -> None:
+        self._authenticator = authenticator
+        self._authorizer = authorizer
+        self._service = service
+        self._public_url = public_url.rstrip("/")
+
+    def base_url(self, request: Request) -> str:
+        """The public base URL: configured, else the scheme and Host the client used (when well formed)."""
+        if self._public_url:
+            return self._public_url
+        host = request.headers.get("host", "")
+        if _HOST.fullmatch(host) is None:
+            server = request.scope.get("server") or ("localhost", None)
+            host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+        return f"{request.url.scheme}://{host}"
+
+    def realm(self, request: Request) -> str:
+        return f"{self.base_url(request)}/token"
+
+    def unauthorized(
+        self,
+        request: Request,
+        message: str,
+        *,
+        name: str = "",
+        action: str = "",
+        error: str = "",
+        reason: str = "",
+    ) -> OciError:
+        actions = scope_actions(action) if action else ()
+        scope = f"{REPOSITORY}:{name}:{','.join(actions)}" if name and actions else ""
+        detail: object = access_detail(name, actions) if name else None
+        if reason:
+            detail = {"reason": reason, "access": detail} if name else {"reason": reason}
+        return OciError(
+            "UNAUTHORIZED",
+            message,
+            detail=detail,
+            headers={"WWW-Authenticate": challenge(self.realm(request), self._service, scope, error)},
+        )
+
+    async def identify(self, request: Request, *, name: str = "", action: str = "") -> Caller:
+        """The caller, or OciError 401 (with a challenge for `action` on `name`) when there is none."""
+        try:
+            credential = parse_authorization(request.headers.get("authorization"))
+            if credential is None:
+                raise self.unauthorized(request, "authentication required", name=name, action=action)
+            if isinstance(credential, ApiKeyCredential):
+                key = await self._authenticator.key(credential.secret)
+                return Caller(subject=key.user_id or f"key:{key.key_id}", key=key)
+            claims = self._authenticator.token(credential.token)
+            return Caller(subject=claims.subject, claims=claims)
+        except Unauthenticated as refused:
+            error = "invalid_token" if refused.code.startswith("TOKEN") else ""
+            raise self.unauthorized(
+                request, refused.message, name=name, action=action, error=error, reason=refused.code
+            ) from None
+
+    async def require(self, request: Request, name: str, action: str) -> Caller:
+        """The caller, if it may do `action` on repository `name`; else OciError 401 or 403."""
+        caller = await self.identify(request, name=name, action=action)
+        if caller.claims is not None:
+            if caller.claims.allows(name, action):
+                return caller
+            reason = caller.claims.denial(name, action)
+            if reason is None:  # never asked for: send the client back to /token for this scope
+                raise self.unauthorized(
+                    request,
+                    f"the access token does not grant {action} on {name}",
+                    name=name,
+                    action=action,
+                    error="insufficient_scope",
+                )
+            raise denied(name, action, reason)
+        assert caller.key is not None
+        decision = await self._authorizer.decide(caller.key, Scope(REPOSITORY, name, frozenset({action})))
+        if action not in decision.granted:
+            raise denied(name, action, decision.reason)
+        return caller
+
+    async def allows(self, caller: Caller, name: str, action: str) -> bool:
+        """Whether `caller` may do `action` on `name` (no error: for optional steps like a mount)."""
+        if caller.claims is not None:
+            return caller.claims.allows(name, action)
+        if caller.key is None:
+            return False
+        decision = await self._authorizer.decide(caller.key, Scope(REPOSITORY, name, frozenset({action})))
+        return action in decision.granted
+
+
+def denied(name: str, action: str, reason: str) -> OciError:
+    return OciError(
+        "DENIED",
+        f"requested access to the resource is denied: {action} on {name}: {reason or 'no access'}",
+        detail={"name": name, "action": action, "reason": reason},
+    )

@@ -1,0 +1,114 @@
+"""The /v2/ endpoint: parse the path, check the method, authorize, run the handler, map errors — once.
+
+Order matters: a malformed path or an unsupported method is answered before any credential is looked at
+(it reveals nothing), then the caller must hold the action the method needs on the repository.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hangar.gateway.auth import PULL, PUSH
+from hangar.gateway.clients import BlobstorePort, RegistryPort
+from hangar.gateway.oci import routes
+from hangar.gateway.oci.access import AccessControl, Caller
+from hangar.gateway.oci.base import version_check
+from hangar.gateway.oci.blobs import Blobs
+from hangar.gateway.oci.errors import API_VERSION_HEADER, OciError, error_response, from_domain
+from hangar.gateway.oci.manifests import Manifests
+from hangar.gateway.oci.routes import Target, parse_path
+from hangar.gateway.oci.tags import Tags
+from hangar.gateway.oci.uploads import Uploads
+from hangar.kit import context
+from hangar.kit.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request, Target, Caller], Awaitable[Response]]
+METHODS: Final = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+REQUEST_ID_HEADER: Final = "x-request-id"
+
+
+class OciApi:
+    """The distribution API over the registry and blobstore clients, behind access control."""
+
+    def __init__(self, registry: RegistryPort, blobstore: BlobstorePort, access: AccessControl) -> None:
+        self._access = access
+        blobs = Blobs(registry, blobstore)
+        uploads = Uploads(registry, blobstore, access)
+        manifests = Manifests(registry)
+        tags = Tags(registry)
+        # resource -> method -> (action needed, handler)
+        self._table: dict[str, dict[str, tuple[str, Handler]]] = {
+            routes.BLOB: {"GET": (PULL, blobs.get), "HEAD": (PULL, blobs.head)},
+            routes.UPLOADS: {"POST": (PUSH, uploads.start)},
+            routes.UPLOAD: {
+                "GET": (PUSH, uploads.status),
+                "PATCH": (PUSH, uploads.patch),
+                "PUT": (PUSH, uploads.put),
+                "DELETE": (PUSH, uploads.cancel),
+            },
+            routes.MANIFEST: {
+                "GET": (PULL, manifests.get),
+                "HEAD": (PULL, manifests.head),
+                "PUT": (PUSH, manifests.put),
+                # DELETE (action "delete") comes with the registry's delete RPCs
+            },
+            routes.TAGS: {"GET": (PULL, tags.list)},
+            # not served until the registry answers referrers queries: a 404 sends clients to the tag schema
+            routes.REFERRERS: {},
+        }
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v2", self.endpoint, methods=METHODS),
+            Route("/v2/{path:path}", self.endpoint, methods=METHODS),
+        ]
+
+    async def endpoint(self, request: Request) -> Response:
+        head = request.method == "HEAD"
+        target: Target | None = None
+        try:
+            target = parse_path(request.url.path)
+            if target.resource == routes.BASE:
+                if request.method not in ("GET", "HEAD"):
+                    raise _unsupported(request.method, ["GET", "HEAD"])
+                return await version_check(request, self._access)
+            methods = self._table[target.resource]
+            if request.method not in methods:
+                raise _unsupported(request.method, list(methods))
+            action, handler = methods[request.method]
+            caller = await self._access.require(request, target.name, action)
+            call = context.CallContext(
+                actor=caller.subject,
+                correlation_id=request.headers.get(REQUEST_ID_HEADER, "")[:128] or uuid.uuid4().hex,
+            )
+            with context.bound(call):
+                response = await handler(request, target, caller)
+        except OciError as error:
+            return error_response(error, head=head)
+        except DomainError as error:
+            return error_response(from_domain(error, target.resource if target else ""), head=head)
+        except ClientDisconnect:
+            log.info("client went away during %s %s", request.method, request.url.path)
+            return Response(status_code=400)
+        response.headers.update(API_VERSION_HEADER)
+        return response
+
+
+def _unsupported(method: str, allowed: list[str]) -> OciError:
+    if not allowed:
+        return OciError("UNSUPPORTED", "this registry does not serve this endpoint yet", status=404)
+    return OciError(
+        "UNSUPPORTED",
+        f"{method} is not supported here; allowed: {', '.join(allowed)}",
+        status=405,
+        headers={"Allow": ", ".join(allowed)},
+    )

@@ -1,0 +1,113 @@
+"""`GET`/`HEAD /v2/<name>/blobs/<digest>`: blobs this repository holds, streamed, with Range support."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from hangar.gateway.clients import BlobInfo, BlobstorePort, RegistryPort
+from hangar.gateway.oci.access import Caller
+from hangar.gateway.oci.errors import OciError
+from hangar.gateway.oci.routes import Target
+
+OCTET_STREAM: Final = "application/octet-stream"
+_RANGE: Final = re.compile(r"bytes=(?P<start>[0-9]*)-(?P<end>[0-9]*)")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one `[start, end]` (inclusive) byte range a `Range` header asks of `size` bytes, or None for all.
+
+    Malformed and multi-range headers are ignored (RFC 9110 §14.2 lets a server send the whole
+    representation); a well-formed range outside the blob is OciError RANGE_INVALID (416).
+    """
+    if not header:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or (not match["start"] and not match["end"]):
+        return None
+    if not match["start"]:  # suffix: the last N bytes
+        length = int(match["end"])
+        if length == 0 or size == 0:
+            raise _unsatisfiable(size)
+        return max(0, size - length), size - 1
+    start = int(match["start"])
+    if match["end"] and int(match["end"]) < start:
+        return None  # invalid: ignored
+    if start >= size:
+        raise _unsatisfiable(size)
+    end = int(match["end"]) if match["end"] else size - 1
+    return start, min(end, size - 1)
+
+
+def _unsatisfiable(size: int) -> OciError:
+    return OciError(
+        "RANGE_INVALID",
+        f"the requested range is not satisfiable for a blob of {size} bytes",
+        headers={"Content-Range": f"bytes */{size}"},
+    )
+
+
+async def stream_from(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`first`, then the rest of the stream; closes the stream however the response ends."""
+    try:
+        if first:
+            yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        aclose = getattr(rest, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class Blobs:
+    def __init__(self, registry: RegistryPort, blobstore: BlobstorePort) -> None:
+        self._registry = registry
+        self._blobstore = blobstore
+
+    async def _stat(self, target: Target) -> BlobInfo:
+        # the registry knows which repository holds which blob; the blobstore alone would serve any
+        return await self._registry.stat_blob(target.name, target.reference)
+
+    @staticmethod
+    def _headers(blob: BlobInfo, digest: str) -> dict[str, str]:
+        return {
+            "Docker-Content-Digest": digest,
+            "Content-Type": OCTET_STREAM,
+            "Accept-Ranges": "bytes",
+            "ETag": f'"{digest}"',
+            "Cache-Control": "max-age=31536000",
+        }
+
+    async def head(self, request: Request, target: Target, caller: Caller) -> Response:
+        blob = await self._stat(target)
+        headers = {**self._headers(blob, target.reference), "Content-Length": str(blob.size)}
+        return Response(status_code=200, headers=headers)
+
+    async def get(self, request: Request, target: Target, caller: Caller) -> Response:
+        blob = await self._stat(target)
+        digest = target.reference
+        headers = self._headers(blob, digest)
+        range_header = request.headers.get("range")
+        if_range = request.headers.get("if-range")
+        if if_range and if_range != headers["ETag"]:
+            range_header = None  # the client's partial copy is of something else: send it all
+        wanted = parse_range(range_header, blob.size)
+        if wanted is None:
+            offset, length, status = 0, blob.size, 200
+        else:
+            offset, length, status = wanted[0], wanted[1] - wanted[0] + 1, 206
+            headers["Content-Range"] = f"bytes {wanted[0]}-{wanted[1]}/{blob.size}"
+        headers["Content-Length"] = str(length)
+        if length == 0:
+            return Response(b"", status_code=status, headers=headers)
+        limit = 0 if offset + length == blob.size else length
+        chunks = self._blobstore.read(digest, offset, limit)
+        # the first chunk is awaited here, so a blob the store cannot serve is an error status, not a
+        # truncated 200
+        first = await anext(chunks, b"")
+        return StreamingResponse(stream_from(first, chunks), status_code=status, headers=headers)
