@@ -225,3 +225,20 @@ def skopeo(work: Path, *args: str, timeout: float = 600) -> subprocess.Completed
         timeout=timeout,
         env={**os.environ, "REGISTRY_AUTH_FILE": str(auth)},
     )
+
+
+def processes_using(path: Path) -> list[int]:
+    """PIDs of live processes whose command line or environment names `path` (our children do)."""
+    needle = str(path).encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if (proc / "stat").read_text().split()[2] == "Z":
+                continue
+            if needle in (proc / "cmdline").read_bytes() or needle in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from hangar_harness import (
     layout_blobs,
     layout_manifest_digest,
     make_oci_layout,
+    processes_using,
     skopeo,
     skopeo_available,
 )
@@ -59,3 +62,15 @@ def test_an_image_pushed_before_a_restart_pulls_after_it(tmp_path: Path) -> None
         assert layout_blobs(dest) == layout_blobs(layout)
     finally:
         assert hangar.stop() == 0, hangar.logs()
+
+
+def test_a_second_interrupt_during_shutdown_still_stops_every_process(tmp_path: Path) -> None:
+    hangar = Hangar(tmp_path / "hangar")
+    hangar.start()
+    assert hangar.proc is not None
+    assert processes_using(hangar.data_dir), "the children should be running"
+    hangar.proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    hangar.proc.send_signal(signal.SIGINT)  # an impatient second Ctrl-C
+    assert hangar.proc.wait(timeout=60) == 0, hangar.logs()
+    assert processes_using(hangar.data_dir) == []

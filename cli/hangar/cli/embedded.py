@@ -59,9 +59,11 @@ class Embedded:
         return code
 
     def _on_signal(self, signum: int, _frame: object) -> None:
-        if not self._stopping:
-            self._stopping = True
-            print(f"hangar: {signal.Signals(signum).name} received, stopping", flush=True)
+        if self._stopping:  # a second Ctrl-C must not interrupt the orderly stop already under way
+            print("hangar: already stopping", flush=True)
+            return
+        self._stopping = True
+        print(f"hangar: {signal.Signals(signum).name} received, stopping", flush=True)
         raise KeyboardInterrupt
 
     def _supervise(self) -> int:
@@ -213,6 +215,18 @@ class Embedded:
 
     def _stop_all(self) -> None:
         """Gateway first, then the services, NATS last; SIGTERM, then SIGKILL after a grace period."""
+        self._stopping = True
+        try:
+            self._stop_in_order()
+        finally:
+            for proc in self.children.values():  # whatever happened above, no child outlives us
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            for log in self._logs:
+                log.close()
+
+    def _stop_in_order(self) -> None:
         order = ["gateway", *reversed(SERVICES), "nats"]
         for group in (order[:1], order[1:-1], order[-1:]):
             procs = [
@@ -228,5 +242,3 @@ class Embedded:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        for log in self._logs:
-            log.close()
