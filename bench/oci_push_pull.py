@@ -44,9 +44,10 @@ class Workload:
 
 
 def workloads(scale: float) -> list[Workload]:
+    big, eight = int(1024 * MiB * scale), int(300 * MiB * scale / 8)
     return [
-        Workload("one 1 GiB layer", [int(1024 * MiB * scale)]),
-        Workload("8 layers, ~300 MiB", [int(300 * MiB * scale / 8)] * 8),
+        Workload(f"1 layer of {big // MiB} MiB", [big]),
+        Workload(f"8 layers, {8 * eight // MiB} MiB", [eight] * 8),
         Workload("200 layers of 64 KiB", [64 * 1024] * 200),
     ]
 

@@ -242,3 +242,47 @@ def processes_using(path: Path) -> list[int]:
         except OSError:
             continue
     return found
+
+
+@dataclass
+class Process:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
+def hangar_command(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `hangar <args>` with exactly the HANGAR_* settings given (none inherited)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HANGAR_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "hangar.cli", *args],
+        env={**clean, **env, "PYTHONUNBUFFERED": "1"},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        time.sleep(0.05)
+    raise TimeoutError(f"{path} did not appear:\n{log.read_text(errors='replace')}")
+
+
+def stop_processes(processes: list[Process], timeout: float = 30.0) -> dict[str, int]:
+    for p in processes:
+        if p.proc.poll() is None:
+            p.proc.send_signal(signal.SIGTERM)
+    codes = {}
+    for p in processes:
+        try:
+            codes[p.name] = p.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.proc.kill()
+            codes[p.name] = p.proc.wait()
+    return codes
