@@ -2,7 +2,8 @@
 
 A domain event (a frozen dataclass) maps to the protobuf message of the same field names in the service's
 events.proto. Conversion follows the dataclass's type hints: datetime <-> unix microseconds (0 = None),
-tuple <-> repeated, enum <-> its value, `str | None` <-> "" = None. Fields listed as `private` are kept in the
+tuple <-> repeated, enum <-> its value, `str | None` <-> "" = None, a nested frozen dataclass <-> a nested
+message of the same field names. Fields listed as `private` are kept in the
 event store and cleared from what the outbox publishes.
 """
 
@@ -105,6 +106,13 @@ def from_proto(message: Message, domain: type[DomainEvent]) -> DomainEvent:
 
 
 def _to_wire(value: Any, hint: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        hints = typing.get_type_hints(type(value))
+        return {
+            f.name: _to_wire(getattr(value, f.name), hints[f.name])
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not None
+        }
     if isinstance(value, datetime):
         return int(value.timestamp() * 1_000_000)
     if isinstance(value, enum.Enum):
@@ -125,6 +133,11 @@ def _from_wire(value: Any, hint: Any) -> Any:
     if origin in (tuple, list, frozenset, set):
         inner = _inner(base)
         return origin(_from_wire(v, inner) for v in value)
+    if dataclasses.is_dataclass(base) and isinstance(base, type):
+        hints = typing.get_type_hints(base)
+        return base(
+            **{f.name: _from_wire(getattr(value, f.name), hints[f.name]) for f in dataclasses.fields(base)}
+        )
     if optional and (value == "" or value == 0):
         return None
     return value

@@ -45,7 +45,7 @@ def api_key(view: KeyView) -> keys_pb2.ApiKey:
     )
 
 
-class KeysServicer:
+class KeysServicer(keys_pb2_grpc.KeysServiceServicer):  # type: ignore[misc]
     """KeysService over the App; registered with keys_pb2_grpc.add_KeysServiceServicer_to_server."""
 
     def __init__(self, app: App) -> None:

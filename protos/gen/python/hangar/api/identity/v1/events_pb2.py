@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hangar/api/identity/v1/events.proto\x12\x16hangar.api.identity.v1\"@\n\nOrgCreated\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"F\n\x0eUserRegistered\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"+\n\x0bTeamCreated\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\"Y\n\x0cRolesChanged\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\";\n\x0bUserRemoved\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hangar/api/identity/v1/events.proto\x12\x16hangar.api.identity.v1\"@\n\nOrgCreated\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"F\n\x0eUserRegistered\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"+\n\x0bTeamCreated\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\"Y\n\x0cRolesChanged\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\";\n\x0bUserRemoved\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"\xbf\x01\n\x0bUserInvited\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0b\n\x03org\x18\x03 \x01(\t\x12\x0c\n\x04team\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x06 \x01(\t\x12\r\n\x05roles\x18\x07 \x03(\t\x12\x12\n\ninvited_by\x18\x08 \x01(\t\x12\x12\n\ntoken_hash\x18\t \x01(\t\x12\x12\n\nexpires_at\x18\n \x01(\x03\"v\n\x12InvitationAccepted\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0b\n\x03org\x18\x03 \x01(\t\x12\x0c\n\x04team\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\"5\n\x0bPasswordSet\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rpassword_hash\x18\x02 \x01(\t\"]\n\x0eSessionStarted\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\ntoken_hash\x18\x03 \x01(\t\x12\x12\n\nexpires_at\x18\x04 \x01(\x03\"3\n\x0cSessionEnded\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"Q\n\x13UserRemovedFromTeam\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,4 +41,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROLESCHANGED']._serialized_end=335
   _globals['_USERREMOVED']._serialized_start=337
   _globals['_USERREMOVED']._serialized_end=396
+  _globals['_USERINVITED']._serialized_start=399
+  _globals['_USERINVITED']._serialized_end=590
+  _globals['_INVITATIONACCEPTED']._serialized_start=592
+  _globals['_INVITATIONACCEPTED']._serialized_end=710
+  _globals['_PASSWORDSET']._serialized_start=712
+  _globals['_PASSWORDSET']._serialized_end=765
+  _globals['_SESSIONSTARTED']._serialized_start=767
+  _globals['_SESSIONSTARTED']._serialized_end=860
+  _globals['_SESSIONENDED']._serialized_start=862
+  _globals['_SESSIONENDED']._serialized_end=913
+  _globals['_USERREMOVEDFROMTEAM']._serialized_start=915
+  _globals['_USERREMOVEDFROMTEAM']._serialized_end=996
 # @@protoc_insertion_point(module_scope)

@@ -212,3 +212,171 @@ class CheckGrantResponse(_message.Message):
     allowed: bool
     denial_reason: str
     def __init__(self, allowed: _Optional[bool] = ..., denial_reason: _Optional[str] = ...) -> None: ...
+
+class Invitation(_message.Message):
+    __slots__ = ("invitation_id", "org", "team", "email", "display_name", "roles", "invited_by", "expires_at", "status")
+    INVITATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    INVITED_BY_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    invitation_id: str
+    org: str
+    team: str
+    email: str
+    display_name: str
+    roles: _containers.RepeatedScalarFieldContainer[_types_pb2.Role]
+    invited_by: str
+    expires_at: int
+    status: str
+    def __init__(self, invitation_id: _Optional[str] = ..., org: _Optional[str] = ..., team: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_types_pb2.Role, str]]] = ..., invited_by: _Optional[str] = ..., expires_at: _Optional[int] = ..., status: _Optional[str] = ...) -> None: ...
+
+class InviteUserRequest(_message.Message):
+    __slots__ = ("org", "team", "email", "display_name", "roles", "invited_by")
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    INVITED_BY_FIELD_NUMBER: _ClassVar[int]
+    org: str
+    team: str
+    email: str
+    display_name: str
+    roles: _containers.RepeatedScalarFieldContainer[_types_pb2.Role]
+    invited_by: str
+    def __init__(self, org: _Optional[str] = ..., team: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[_types_pb2.Role, str]]] = ..., invited_by: _Optional[str] = ...) -> None: ...
+
+class InviteUserResponse(_message.Message):
+    __slots__ = ("invitation", "token")
+    INVITATION_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    invitation: Invitation
+    token: str
+    def __init__(self, invitation: _Optional[_Union[Invitation, _Mapping]] = ..., token: _Optional[str] = ...) -> None: ...
+
+class AcceptInvitationRequest(_message.Message):
+    __slots__ = ("token", "password", "display_name")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    password: str
+    display_name: str
+    def __init__(self, token: _Optional[str] = ..., password: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class AcceptInvitationResponse(_message.Message):
+    __slots__ = ("user", "memberships")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    MEMBERSHIPS_FIELD_NUMBER: _ClassVar[int]
+    user: _types_pb2.User
+    memberships: _containers.RepeatedCompositeFieldContainer[_types_pb2.Membership]
+    def __init__(self, user: _Optional[_Union[_types_pb2.User, _Mapping]] = ..., memberships: _Optional[_Iterable[_Union[_types_pb2.Membership, _Mapping]]] = ...) -> None: ...
+
+class LoginRequest(_message.Message):
+    __slots__ = ("email", "password")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    password: str
+    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class LoginResponse(_message.Message):
+    __slots__ = ("session_token", "expires_at", "user")
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    session_token: str
+    expires_at: int
+    user: _types_pb2.User
+    def __init__(self, session_token: _Optional[str] = ..., expires_at: _Optional[int] = ..., user: _Optional[_Union[_types_pb2.User, _Mapping]] = ...) -> None: ...
+
+class VerifySessionRequest(_message.Message):
+    __slots__ = ("session_token",)
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    session_token: str
+    def __init__(self, session_token: _Optional[str] = ...) -> None: ...
+
+class VerifySessionResponse(_message.Message):
+    __slots__ = ("user", "expires_at", "session_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _types_pb2.User
+    expires_at: int
+    session_id: str
+    def __init__(self, user: _Optional[_Union[_types_pb2.User, _Mapping]] = ..., expires_at: _Optional[int] = ..., session_id: _Optional[str] = ...) -> None: ...
+
+class LogoutRequest(_message.Message):
+    __slots__ = ("session_token",)
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    session_token: str
+    def __init__(self, session_token: _Optional[str] = ...) -> None: ...
+
+class LogoutResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RemoveUserFromTeamRequest(_message.Message):
+    __slots__ = ("org", "team", "user_id")
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    org: str
+    team: str
+    user_id: str
+    def __init__(self, org: _Optional[str] = ..., team: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class RemoveUserFromTeamResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AuditEvent(_message.Message):
+    __slots__ = ("event_id", "type", "service", "org", "actor", "time", "payload_json", "correlation_id", "causation_id")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CAUSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    type: str
+    service: str
+    org: str
+    actor: str
+    time: int
+    payload_json: str
+    correlation_id: str
+    causation_id: str
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., service: _Optional[str] = ..., org: _Optional[str] = ..., actor: _Optional[str] = ..., time: _Optional[int] = ..., payload_json: _Optional[str] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ...) -> None: ...
+
+class ListEventsRequest(_message.Message):
+    __slots__ = ("org", "types", "actor", "since", "page_size", "page_token")
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    org: str
+    types: _containers.RepeatedScalarFieldContainer[str]
+    actor: str
+    since: int
+    page_size: int
+    page_token: str
+    def __init__(self, org: _Optional[str] = ..., types: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., since: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -99,6 +99,41 @@ class IdentityServiceStub:
                 request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantRequest.SerializeToString,
                 response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantResponse.FromString,
                 _registered_method=True)
+        self.InviteUser = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/InviteUser',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.InviteUserRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.InviteUserResponse.FromString,
+                _registered_method=True)
+        self.AcceptInvitation = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/AcceptInvitation',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.AcceptInvitationRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.AcceptInvitationResponse.FromString,
+                _registered_method=True)
+        self.Login = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/Login',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LoginRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LoginResponse.FromString,
+                _registered_method=True)
+        self.VerifySession = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/VerifySession',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.VerifySessionRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.VerifySessionResponse.FromString,
+                _registered_method=True)
+        self.Logout = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/Logout',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LogoutRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LogoutResponse.FromString,
+                _registered_method=True)
+        self.RemoveUserFromTeam = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/RemoveUserFromTeam',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.RemoveUserFromTeamRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.RemoveUserFromTeamResponse.FromString,
+                _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/hangar.api.identity.v1.IdentityService/ListEvents',
+                request_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -193,6 +228,56 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InviteUser(self, request, context):
+        """InviteUser invites someone by email to the org or one team with roles; returns the one-time token
+        (also handed to the notifier). The gateway checks the inviter may add users and grant these roles.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptInvitation(self, request, context):
+        """AcceptInvitation redeems a token once: sets the password (argon2id) and the invited membership.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Login(self, request, context):
+        """Login checks an email and password and starts a console/REST session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifySession(self, request, context):
+        """VerifySession resolves a session token to its user (UNAUTHENTICATED SESSION_INVALID/SESSION_EXPIRED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Logout(self, request, context):
+        """Logout ends a session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveUserFromTeam(self, request, context):
+        """RemoveUserFromTeam ends a user's membership of one team (the org membership stays).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvents(self, request, context):
+        """ListEvents returns an org's audit log (identity's and keys' events), newest last, paginated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -255,6 +340,41 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.CheckGrant,
                     request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantRequest.FromString,
                     response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantResponse.SerializeToString,
+            ),
+            'InviteUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.InviteUser,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.InviteUserRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.InviteUserResponse.SerializeToString,
+            ),
+            'AcceptInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptInvitation,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.AcceptInvitationRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.AcceptInvitationResponse.SerializeToString,
+            ),
+            'Login': grpc.unary_unary_rpc_method_handler(
+                    servicer.Login,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LoginRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LoginResponse.SerializeToString,
+            ),
+            'VerifySession': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifySession,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.VerifySessionRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.VerifySessionResponse.SerializeToString,
+            ),
+            'Logout': grpc.unary_unary_rpc_method_handler(
+                    servicer.Logout,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LogoutRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LogoutResponse.SerializeToString,
+            ),
+            'RemoveUserFromTeam': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveUserFromTeam,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.RemoveUserFromTeamRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.RemoveUserFromTeamResponse.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListEventsRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -586,6 +706,195 @@ class IdentityService:
             '/hangar.api.identity.v1.IdentityService/CheckGrant',
             hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantRequest.SerializeToString,
             hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.CheckGrantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InviteUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/InviteUser',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.InviteUserRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.InviteUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/AcceptInvitation',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.AcceptInvitationRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.AcceptInvitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Login(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/Login',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LoginRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LoginResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifySession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/VerifySession',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.VerifySessionRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.VerifySessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Logout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/Logout',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LogoutRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.LogoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveUserFromTeam(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/RemoveUserFromTeam',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.RemoveUserFromTeamRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.RemoveUserFromTeamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.identity.v1.IdentityService/ListEvents',
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListEventsRequest.SerializeToString,
+            hangar_dot_api_dot_identity_dot_v1_dot_identity__pb2.ListEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,19 +22,34 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from hangar.api.keys.v1 import keys_pb2 as hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fhangar/api/keys/v1/events.proto\x12\x12hangar.api.keys.v1\"\xca\x01\n\tKeyIssued\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0e\n\x06prefix\x18\x05 \x01(\t\x12\x10\n\x08services\x18\x06 \x03(\t\x12\x12\n\nexpires_at\x18\x07 \x01(\x03\x12\x10\n\x08key_type\x18\t \x01(\t\x12\x13\n\x0bsecret_hash\x18\n \x01(\t\x12\x12\n\ncreated_at\x18\x0b \x01(\x03J\x04\x08\x08\x10\tR\x04type\"P\n\nKeyRevoked\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"T\n\nKeyExpired\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x12\n\nexpired_at\x18\x04 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fhangar/api/keys/v1/events.proto\x12\x12hangar.api.keys.v1\x1a\x1dhangar/api/keys/v1/keys.proto\"\x8c\x02\n\tKeyIssued\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0e\n\x06prefix\x18\x05 \x01(\t\x12\x10\n\x08services\x18\x06 \x03(\t\x12\x12\n\nexpires_at\x18\x07 \x01(\x03\x12\x10\n\x08key_type\x18\t \x01(\t\x12\x13\n\x0bsecret_hash\x18\n \x01(\t\x12\x12\n\ncreated_at\x18\x0b \x01(\x03\x12,\n\x06scopes\x18\x0c \x03(\x0b\x32\x1c.hangar.api.keys.v1.KeyScope\x12\x12\n\ncreated_by\x18\r \x01(\tJ\x04\x08\x08\x10\tR\x04type\"P\n\nKeyRevoked\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"T\n\nKeyExpired\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x12\n\nexpired_at\x18\x04 \x01(\x03\"e\n\nKeyRotated\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0e\n\x06prefix\x18\x04 \x01(\t\x12\x13\n\x0bsecret_hash\x18\x05 \x01(\t\"B\n\x0cKeyActivated\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\"D\n\x0eKeyDeactivated\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\"N\n\nKeyRenamed\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"Z\n\x12KeyServicesUpdated\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12\x10\n\x08services\x18\x04 \x03(\t\"t\n\x10KeyScopesUpdated\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\t\x12,\n\x06scopes\x18\x04 \x03(\x0b\x32\x1c.hangar.api.keys.v1.KeyScope\"@\n\nKeyDeleted\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x15\n\rowner_user_id\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hangar.api.keys.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KEYISSUED']._serialized_start=56
-  _globals['_KEYISSUED']._serialized_end=258
-  _globals['_KEYREVOKED']._serialized_start=260
-  _globals['_KEYREVOKED']._serialized_end=340
-  _globals['_KEYEXPIRED']._serialized_start=342
-  _globals['_KEYEXPIRED']._serialized_end=426
+  _globals['_KEYISSUED']._serialized_start=87
+  _globals['_KEYISSUED']._serialized_end=355
+  _globals['_KEYREVOKED']._serialized_start=357
+  _globals['_KEYREVOKED']._serialized_end=437
+  _globals['_KEYEXPIRED']._serialized_start=439
+  _globals['_KEYEXPIRED']._serialized_end=523
+  _globals['_KEYROTATED']._serialized_start=525
+  _globals['_KEYROTATED']._serialized_end=626
+  _globals['_KEYACTIVATED']._serialized_start=628
+  _globals['_KEYACTIVATED']._serialized_end=694
+  _globals['_KEYDEACTIVATED']._serialized_start=696
+  _globals['_KEYDEACTIVATED']._serialized_end=764
+  _globals['_KEYRENAMED']._serialized_start=766
+  _globals['_KEYRENAMED']._serialized_end=844
+  _globals['_KEYSERVICESUPDATED']._serialized_start=846
+  _globals['_KEYSERVICESUPDATED']._serialized_end=936
+  _globals['_KEYSCOPESUPDATED']._serialized_start=938
+  _globals['_KEYSCOPESUPDATED']._serialized_end=1054
+  _globals['_KEYDELETED']._serialized_start=1056
+  _globals['_KEYDELETED']._serialized_end=1120
 # @@protoc_insertion_point(module_scope)

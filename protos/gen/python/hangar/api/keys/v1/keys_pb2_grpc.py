@@ -60,6 +60,41 @@ class KeysServiceStub:
                 request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.SerializeToString,
                 response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyResponse.FromString,
                 _registered_method=True)
+        self.IssueServiceKey = channel.unary_unary(
+                '/hangar.api.keys.v1.KeysService/IssueServiceKey',
+                request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueServiceKeyRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueServiceKeyResponse.FromString,
+                _registered_method=True)
+        self.IssueLegacyKey = channel.unary_unary(
+                '/hangar.api.keys.v1.KeysService/IssueLegacyKey',
+                request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueLegacyKeyRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueLegacyKeyResponse.FromString,
+                _registered_method=True)
+        self.RotateKey = channel.unary_unary(
+                '/hangar.api.keys.v1.KeysService/RotateKey',
+                request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.RotateKeyRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.RotateKeyResponse.FromString,
+                _registered_method=True)
+        self.SetKeyActive = channel.unary_unary(
+                '/hangar.api.keys.v1.KeysService/SetKeyActive',
+                request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.SetKeyActiveRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.SetKeyActiveResponse.FromString,
+                _registered_method=True)
+        self.UpdateKey = channel.unary_unary(
+                '/hangar.api.keys.v1.KeysService/UpdateKey',
+                request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.UpdateKeyRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.UpdateKeyResponse.FromString,
+                _registered_method=True)
+        self.DeleteKey = channel.unary_unary(
+                '/hangar.api.keys.v1.KeysService/DeleteKey',
+                request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyResponse.FromString,
+                _registered_method=True)
+        self.ListOrgKeys = channel.unary_unary(
+                '/hangar.api.keys.v1.KeysService/ListOrgKeys',
+                request_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListOrgKeysRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListOrgKeysResponse.FromString,
+                _registered_method=True)
 
 
 class KeysServiceServicer:
@@ -105,6 +140,55 @@ class KeysServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueServiceKey(self, request, context):
+        """IssueServiceKey issues a key the org owns, with explicit scopes; at most 50 live per org.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueLegacyKey(self, request, context):
+        """IssueLegacyKey (re)generates a user's one legacy key; the previous one is revoked at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateKey(self, request, context):
+        """RotateKey gives a key a new secret: same id, the old secret fails at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetKeyActive(self, request, context):
+        """SetKeyActive activates or deactivates a key; an inactive key fails with KEY_INACTIVE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateKey(self, request, context):
+        """UpdateKey renames a key, or replaces its services or (service keys only) its scopes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteKey(self, request, context):
+        """DeleteKey revokes a key and removes it from listings.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOrgKeys(self, request, context):
+        """ListOrgKeys lists every key of an org's members and the org's service keys (metadata only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_KeysServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -132,6 +216,41 @@ def add_KeysServiceServicer_to_server(servicer, server):
                     servicer.GetKey,
                     request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.FromString,
                     response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyResponse.SerializeToString,
+            ),
+            'IssueServiceKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueServiceKey,
+                    request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueServiceKeyRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueServiceKeyResponse.SerializeToString,
+            ),
+            'IssueLegacyKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueLegacyKey,
+                    request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueLegacyKeyRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueLegacyKeyResponse.SerializeToString,
+            ),
+            'RotateKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateKey,
+                    request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.RotateKeyRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.RotateKeyResponse.SerializeToString,
+            ),
+            'SetKeyActive': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetKeyActive,
+                    request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.SetKeyActiveRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.SetKeyActiveResponse.SerializeToString,
+            ),
+            'UpdateKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateKey,
+                    request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.UpdateKeyRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.UpdateKeyResponse.SerializeToString,
+            ),
+            'DeleteKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteKey,
+                    request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyResponse.SerializeToString,
+            ),
+            'ListOrgKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrgKeys,
+                    request_deserializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListOrgKeysRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListOrgKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +389,195 @@ class KeysService:
             '/hangar.api.keys.v1.KeysService/GetKey',
             hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.SerializeToString,
             hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.GetKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueServiceKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.keys.v1.KeysService/IssueServiceKey',
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueServiceKeyRequest.SerializeToString,
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueServiceKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueLegacyKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.keys.v1.KeysService/IssueLegacyKey',
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueLegacyKeyRequest.SerializeToString,
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.IssueLegacyKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.keys.v1.KeysService/RotateKey',
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.RotateKeyRequest.SerializeToString,
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.RotateKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetKeyActive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.keys.v1.KeysService/SetKeyActive',
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.SetKeyActiveRequest.SerializeToString,
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.SetKeyActiveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.keys.v1.KeysService/UpdateKey',
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.UpdateKeyRequest.SerializeToString,
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.UpdateKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.keys.v1.KeysService/DeleteKey',
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyRequest.SerializeToString,
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrgKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.keys.v1.KeysService/ListOrgKeys',
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListOrgKeysRequest.SerializeToString,
+            hangar_dot_api_dot_keys_dot_v1_dot_keys__pb2.ListOrgKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,
