@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,9 @@ class ServiceRuntime:
         registrations: Sequence[tuple[Callable[[Any, Any], None], Any]],
         service_names: Sequence[str],
         subscriptions: Sequence[messaging.Subscription] = (),
+        background: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = (),
     ) -> None:
+        """Serve until SIGTERM/SIGINT. `background` jobs (e.g. a periodic sweep) get an event set at stop."""
         assert self.relay is not None, "start() first"
         server = GrpcServer(self.settings.grpc_listen, registrations, service_names)
         await server.start()
@@ -111,6 +113,8 @@ class ServiceRuntime:
         consumer = self.consumer(subscriptions) if subscriptions else None
         if consumer is not None:
             tasks.append(asyncio.create_task(consumer.run(), name=f"{self.name}-consumer"))
+        for number, job in enumerate(background):
+            tasks.append(asyncio.create_task(job(self._stop), name=f"{self.name}-background-{number}"))
         if self.settings.grpc_port_file:
             port_file = Path(self.settings.grpc_port_file)
             port_file.parent.mkdir(parents=True, exist_ok=True)
