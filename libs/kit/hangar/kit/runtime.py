@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ class ServiceRuntime:
         registrations: Sequence[tuple[Callable[[Any, Any], None], Any]],
         service_names: Sequence[str],
         subscriptions: Sequence[messaging.Subscription] = (),
-        background: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = (),
+        background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         """Serve until SIGTERM/SIGINT. `background` jobs (e.g. a periodic sweep) get an event set at stop."""
         assert self.relay is not None, "start() first"
