@@ -7,52 +7,11 @@ import enum
 import re
 from typing import ClassVar, Final
 
+from hangar.kit.digests import Digest as Digest  # re-exported: the blobstore speaks of digests
 from hangar.kit.errors import FailedPrecondition, InvalidArgument, NotFound, OutOfRange
 from hangar.kit.events import Aggregate, DomainEvent
 
-DIGEST_HEX_LENGTHS: Final[dict[str, int]] = {"sha256": 64, "sha512": 128}
-"""Supported digest algorithms (OCI names, which are also `hashlib` names) and their hex lengths."""
-
-_LOWER_HEX = re.compile(r"[0-9a-f]+")
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
-
-
-@dataclasses.dataclass(frozen=True)
-class Digest:
-    """A content digest such as `sha256:<64 lowercase hex>`; every instance is valid by construction."""
-
-    algorithm: str
-    hex: str
-
-    def __post_init__(self) -> None:
-        expected_length = DIGEST_HEX_LENGTHS.get(self.algorithm)
-        if expected_length is None:
-            supported = ", ".join(sorted(DIGEST_HEX_LENGTHS))
-            raise InvalidArgument(
-                f"unsupported digest algorithm {self.algorithm!r} (supported: {supported})",
-                code="DIGEST_INVALID",
-            )
-        if len(self.hex) != expected_length or _LOWER_HEX.fullmatch(self.hex) is None:
-            raise InvalidArgument(
-                f"a {self.algorithm} digest is {expected_length} lowercase hex characters, got {self.hex!r}",
-                code="DIGEST_INVALID",
-            )
-
-    @classmethod
-    def parse(cls, text: str) -> Digest:
-        """Parse `<algorithm>:<hex>`; anything else is InvalidArgument with code DIGEST_INVALID."""
-        algorithm, separator, hex_part = text.partition(":")
-        if not separator:
-            raise InvalidArgument(f"{text!r} is not a digest (<algorithm>:<hex>)", code="DIGEST_INVALID")
-        return cls(algorithm, hex_part)
-
-    @property
-    def hashlib_name(self) -> str:
-        """The name `hashlib.new()` knows this algorithm by."""
-        return self.algorithm
-
-    def __str__(self) -> str:
-        return f"{self.algorithm}:{self.hex}"
 
 
 def check_upload_id(upload_id: str) -> str:
