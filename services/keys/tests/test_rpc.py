@@ -100,3 +100,156 @@ async def test_domain_refusals_map_to_status_codes(stub: Any) -> None:
     error = await rpc_error(stub.GetKey(keys_pb2.GetKeyRequest(key_id="missing")))
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert trailer(error, ERROR_CODE_KEY) == "KEY_NOT_FOUND"
+
+
+# -- service, legacy and lifecycle RPCs ------------------------------------------------------------------
+
+
+def scope(*actions: str, entity_types: tuple[str, ...] = (), team: str = "", repository: str = "") -> Any:
+    return keys_pb2.KeyScope(
+        actions=list(actions), entity_types=list(entity_types), team=team, repository=repository
+    )
+
+
+async def issue_service(stub: Any, **fields: Any) -> Any:
+    request = {
+        "org": "acme",
+        "name": "deploy bot",
+        "services": ["registry"],
+        "scopes": [scope("push", "get", entity_types=("model",), team="vision"), scope("list")],
+        "created_by": "u-admin",
+        **fields,
+    }
+    return await stub.IssueServiceKey(keys_pb2.IssueServiceKeyRequest(**request))
+
+
+def scopes_of(key: Any) -> list[tuple[list[str], list[str], str, str]]:
+    return [(list(s.actions), list(s.entity_types), s.team, s.repository) for s in key.scopes]
+
+
+async def test_service_key_scopes_round_trip_over_grpc(stub: Any) -> None:
+    issued = await issue_service(stub, expires_in_seconds=86400)
+    expected = [(["get", "push"], ["model"], "vision", ""), (["list"], [], "", "")]
+
+    assert issued.key.type == keys_pb2.KEY_TYPE_SERVICE
+    assert (issued.key.owner_user_id, issued.key.created_by) == ("", "u-admin")
+    assert scopes_of(issued.key) == expected
+    authenticated = await stub.Authenticate(keys_pb2.AuthenticateRequest(secret=issued.secret))
+    assert scopes_of(authenticated.key) == expected
+    assert authenticated.key.created_by == "u-admin"
+
+    updated = await stub.UpdateKey(
+        keys_pb2.UpdateKeyRequest(
+            key_id=issued.key.key_id,
+            scopes=[scope("delete", repository="acme/vision/bert")],
+            update_scopes=True,
+        )
+    )
+    assert scopes_of(updated.key) == [(["delete"], [], "", "acme/vision/bert")]
+    got = await stub.GetKey(keys_pb2.GetKeyRequest(key_id=issued.key.key_id))
+    assert scopes_of(got.key) == scopes_of(updated.key)
+
+    error = await rpc_error(issue_service(stub, scopes=[scope("get", repository="other/bert")]))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert trailer(error, ERROR_CODE_KEY) == "SCOPE_INVALID"
+    assert "not in org acme" in (error.details() or "")
+
+
+async def test_the_51st_service_key_is_resource_exhausted(stub: Any) -> None:
+    for i in range(50):
+        await issue_service(stub, name=f"bot {i}")
+    error = await rpc_error(issue_service(stub, name="one too many"))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert trailer(error, ERROR_CODE_KEY) == "SERVICE_KEY_LIMIT"
+
+
+async def test_legacy_key_regeneration_over_grpc(stub: Any) -> None:
+    first = await stub.IssueLegacyKey(keys_pb2.IssueLegacyKeyRequest(org="acme", user_id="u-1"))
+    second = await stub.IssueLegacyKey(keys_pb2.IssueLegacyKeyRequest(org="acme", user_id="u-1"))
+
+    assert second.key.type == keys_pb2.KEY_TYPE_LEGACY
+    assert list(second.key.services) == ["registry", "admin"] and second.key.expires_at == 0
+    error = await rpc_error(stub.Authenticate(keys_pb2.AuthenticateRequest(secret=first.secret)))
+    assert trailer(error, ERROR_CODE_KEY) == "KEY_REVOKED"
+    error = await rpc_error(stub.RotateKey(keys_pb2.RotateKeyRequest(key_id=second.key.key_id)))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert trailer(error, ERROR_CODE_KEY) == "KEY_TYPE_MISMATCH"
+
+
+async def test_rotate_deactivate_update_and_delete_over_grpc(stub: Any) -> None:
+    issued = await issue(stub)
+    key_id = issued.key.key_id
+
+    rotated = await stub.RotateKey(keys_pb2.RotateKeyRequest(key_id=key_id))
+    assert rotated.key.key_id == key_id and rotated.key.prefix != issued.key.prefix
+    error = await rpc_error(stub.Authenticate(keys_pb2.AuthenticateRequest(secret=issued.secret)))
+    assert (error.code(), trailer(error, ERROR_CODE_KEY)) == (grpc.StatusCode.UNAUTHENTICATED, "KEY_INVALID")
+
+    inactive = await stub.SetKeyActive(keys_pb2.SetKeyActiveRequest(key_id=key_id, active=False))
+    assert inactive.key.status == keys_pb2.KEY_STATUS_INACTIVE
+    error = await rpc_error(stub.Authenticate(keys_pb2.AuthenticateRequest(secret=rotated.secret)))
+    assert trailer(error, ERROR_CODE_KEY) == "KEY_INACTIVE"
+    await stub.SetKeyActive(keys_pb2.SetKeyActiveRequest(key_id=key_id, active=True))
+    await stub.Authenticate(keys_pb2.AuthenticateRequest(secret=rotated.secret))
+
+    # Only the fields present change: no name leaves the name alone.
+    updated = await stub.UpdateKey(
+        keys_pb2.UpdateKeyRequest(key_id=key_id, services=["admin"], update_services=True)
+    )
+    assert (updated.key.name, list(updated.key.services)) == ("ci", ["admin"])
+    renamed = await stub.UpdateKey(keys_pb2.UpdateKeyRequest(key_id=key_id, name="nightly", services=["x"]))
+    assert (renamed.key.name, list(renamed.key.services)) == ("nightly", ["admin"])
+    error = await rpc_error(stub.UpdateKey(keys_pb2.UpdateKeyRequest(key_id=key_id, update_services=True)))
+    assert (error.code(), trailer(error, ERROR_CODE_KEY)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "KEY_SERVICES_EMPTY",
+    )
+    error = await rpc_error(
+        stub.UpdateKey(keys_pb2.UpdateKeyRequest(key_id=key_id, scopes=[scope("get")], update_scopes=True))
+    )
+    assert (error.code(), trailer(error, ERROR_CODE_KEY)) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "KEY_TYPE_MISMATCH",
+    )
+
+    assert await stub.DeleteKey(keys_pb2.DeleteKeyRequest(key_id=key_id)) == keys_pb2.DeleteKeyResponse()
+    error = await rpc_error(stub.Authenticate(keys_pb2.AuthenticateRequest(secret=rotated.secret)))
+    assert trailer(error, ERROR_CODE_KEY) == "KEY_REVOKED"
+    for call in (
+        stub.GetKey(keys_pb2.GetKeyRequest(key_id=key_id)),
+        stub.DeleteKey(keys_pb2.DeleteKeyRequest(key_id=key_id)),
+        stub.RotateKey(keys_pb2.RotateKeyRequest(key_id=key_id)),
+    ):
+        error = await rpc_error(call)
+        assert (error.code(), trailer(error, ERROR_CODE_KEY)) == (grpc.StatusCode.NOT_FOUND, "KEY_NOT_FOUND")
+    assert (await stub.ListKeys(keys_pb2.ListKeysRequest(user_id="u-1"))).keys == []
+
+
+async def test_list_org_keys_over_grpc(stub: Any, clock: Any) -> None:
+    ids = []
+    for i in range(3):
+        clock.advance(1)
+        ids.append((await issue(stub, user_id=f"u-{i}", name=f"k{i}")).key.key_id)
+    clock.advance(1)
+    ids.append((await issue_service(stub)).key.key_id)
+    await stub.RevokeKey(keys_pb2.RevokeKeyRequest(key_id=ids[0], reason="leaked"))
+
+    first = await stub.ListOrgKeys(keys_pb2.ListOrgKeysRequest(org="acme", page_size=2))
+    assert [k.key_id for k in first.keys] == ids[1:3] and first.next_page_token
+    rest = await stub.ListOrgKeys(
+        keys_pb2.ListOrgKeysRequest(org="acme", page_size=2, page_token=first.next_page_token)
+    )
+    assert [k.key_id for k in rest.keys] == ids[3:] and rest.next_page_token == ""
+    assert scopes_of(rest.keys[0])  # metadata includes a service key's scopes
+
+    dead = await stub.ListOrgKeys(keys_pb2.ListOrgKeysRequest(org="acme", include_dead=True))
+    assert [k.key_id for k in dead.keys] == ids
+    assert dead.keys[0].status == keys_pb2.KEY_STATUS_REVOKED
+    one = await stub.ListOrgKeys(keys_pb2.ListOrgKeysRequest(org="acme", user_id="u-2"))
+    assert [k.key_id for k in one.keys] == [ids[2]]
+
+    error = await rpc_error(stub.ListOrgKeys(keys_pb2.ListOrgKeysRequest(org="acme", page_token="junk")))
+    assert (error.code(), trailer(error, ERROR_CODE_KEY)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "PAGE_TOKEN_INVALID",
+    )

@@ -1,4 +1,5 @@
-"""UserRemoved from identity, over the machine's real NATS, revokes the user's keys in that org, once."""
+"""UserRemoved from identity, over the machine's real NATS, revokes the user's personal and legacy keys in
+that org, once; service keys the user created belong to the org and survive."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from hangar.api.identity.v1 import events_pb2 as identity_events
 from hangar.keys.app import App
-from hangar.keys.domain import KeyStatus
+from hangar.keys.domain import KeyScope, KeyStatus, KeyType
 from hangar.keys.subscriptions import subscriptions
 from hangar.kit import messaging, schema, testing
 from hangar.kit.errors import Unauthenticated
@@ -71,6 +72,10 @@ async def test_user_removed_revokes_the_users_keys_in_that_org_once(
     mine = [await app.issue_personal_key("acme", "u-1", f"k{i}", ["registry"], None) for i in range(3)]
     _, elsewhere = await app.issue_personal_key("other", "u-1", "k", ["registry"], None)
     _, colleague = await app.issue_personal_key("acme", "u-2", "k", ["registry"], None)
+    _, legacy = await app.issue_legacy_key("acme", "u-1")
+    bot, bot_secret = await app.issue_service_key(
+        "acme", "bot", ["registry"], [KeyScope(("get",))], None, "u-1"
+    )
 
     event_id = str(uuid.uuid4())
     await publish_user_removed(js, prefix, event_id, "acme", "u-1")
@@ -90,7 +95,7 @@ async def test_user_removed_revokes_the_users_keys_in_that_org_once(
 
         async def all_revoked() -> bool:
             keys = await app.list_keys("u-1")
-            return [k.status for k in keys if k.org == "acme"] == [KeyStatus.REVOKED] * 3
+            return [k.status for k in keys if k.org == "acme"] == [KeyStatus.REVOKED] * 4
 
         await testing.eventually(all_revoked, within=15)
 
@@ -105,13 +110,15 @@ async def test_user_removed_revokes_the_users_keys_in_that_org_once(
         consumer.stop()
         await asyncio.wait_for(task, 10)
 
-    assert await revocations(uow) == 3
-    for _, secret in mine:
+    assert await revocations(uow) == 4
+    for _, secret in [*mine, (None, legacy)]:
         with pytest.raises(Unauthenticated) as caught:
             await app.authenticate(secret)
         assert caught.value.code == "KEY_REVOKED"
     assert (await app.authenticate(elsewhere)).org == "other"
     assert (await app.authenticate(colleague)).owner_user_id == "u-2"
+    survivor = await app.authenticate(bot_secret)
+    assert (survivor.key_id, survivor.key_type, survivor.created_by) == (bot.key_id, KeyType.SERVICE, "u-1")
     async with uow() as u:
         processed = (await u.session.execute(select(schema.inbox.c.event_id))).scalars().all()
     assert processed == [event_id]

@@ -13,12 +13,15 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Index,
     MetaData,
     String,
     Table,
+    and_,
+    false,
     func,
     insert,
     or_,
@@ -30,7 +33,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar.api.keys.v1 import events_pb2
-from hangar.keys.domain import KeyExpired, KeyIssued, KeyRevoked, KeyStatus, KeyType, KeyView
+from hangar.keys.domain import (
+    KeyActivated,
+    KeyDeactivated,
+    KeyDeleted,
+    KeyExpired,
+    KeyIssued,
+    KeyRenamed,
+    KeyRevoked,
+    KeyRotated,
+    KeyScope,
+    KeyScopesUpdated,
+    KeyServicesUpdated,
+    KeyStatus,
+    KeyType,
+    KeyView,
+    PageCursor,
+)
 from hangar.kit.codec import EventCodec
 from hangar.kit.errors import ConcurrencyConflict
 from hangar.kit.eventstore import Projector, StoredEvent
@@ -55,9 +74,15 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("last_used_at", DateTime(timezone=True), nullable=True),
+    # ks0002: a service key's scopes (a list of KeyScope objects), the issuing user, and deletion.
+    Column("scopes", JSON, nullable=False, server_default=text("'[]'")),
+    Column("created_by", String(128), nullable=False, server_default=""),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
     Index("ux_api_keys_prefix", "prefix", unique=True),
     Index("ix_api_keys_owner", "owner_user_id", "created_at"),
     Index("ix_api_keys_org_owner", "org", "owner_user_id"),
+    Index("ix_api_keys_org_created", "org", "created_at", "key_id"),
+    Index("ix_api_keys_expiry", "status", "expires_at"),
 )
 
 _LIVE = (KeyStatus.ACTIVE.value, KeyStatus.INACTIVE.value)
@@ -69,10 +94,45 @@ def codec() -> EventCodec:
     registry.register(KeyIssued, events_pb2.KeyIssued, private=["secret_hash"])
     registry.register(KeyRevoked, events_pb2.KeyRevoked)
     registry.register(KeyExpired, events_pb2.KeyExpired)
+    registry.register(KeyRotated, events_pb2.KeyRotated, private=["secret_hash"])
+    registry.register(KeyActivated, events_pb2.KeyActivated)
+    registry.register(KeyDeactivated, events_pb2.KeyDeactivated)
+    registry.register(KeyRenamed, events_pb2.KeyRenamed)
+    registry.register(KeyServicesUpdated, events_pb2.KeyServicesUpdated)
+    registry.register(KeyScopesUpdated, events_pb2.KeyScopesUpdated)
+    registry.register(KeyDeleted, events_pb2.KeyDeleted)
     return registry
 
 
+def scopes_to_json(scopes: tuple[KeyScope, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "actions": list(scope.actions),
+            "entity_types": list(scope.entity_types),
+            "team": scope.team,
+            "repository": scope.repository,
+        }
+        for scope in scopes
+    ]
+
+
+def scopes_from_json(value: Any) -> tuple[KeyScope, ...]:
+    return tuple(
+        KeyScope(
+            actions=tuple(scope.get("actions", ())),
+            entity_types=tuple(scope.get("entity_types", ())),
+            team=scope.get("team", ""),
+            repository=scope.get("repository", ""),
+        )
+        for scope in value or ()
+    )
+
+
 # -- projection -------------------------------------------------------------------------------------------
+
+
+async def _set(session: AsyncSession, key_id: str, *where: Any, **values: Any) -> None:
+    await session.execute(update(api_keys).where(api_keys.c.key_id == key_id, *where).values(**values))
 
 
 async def project_keys(session: AsyncSession, stored: StoredEvent) -> None:
@@ -94,23 +154,35 @@ async def project_keys(session: AsyncSession, stored: StoredEvent) -> None:
                         created_at=event.created_at,
                         expires_at=event.expires_at,
                         last_used_at=None,
+                        scopes=scopes_to_json(event.scopes),
+                        created_by=event.created_by or event.owner_user_id,
+                        deleted=False,
                     )
                 )
             except IntegrityError as exc:
                 # Two issues drew the same prefix at once: the command is retried with a fresh secret.
                 raise ConcurrencyConflict(f"key prefix {event.prefix} was taken concurrently") from exc
+        case KeyRotated() as event:
+            try:
+                await _set(session, event.key_id, prefix=event.prefix, secret_hash=event.secret_hash)
+            except IntegrityError as exc:
+                raise ConcurrencyConflict(f"key prefix {event.prefix} was taken concurrently") from exc
+        case KeyActivated() as event:
+            await _set(session, event.key_id, api_keys.c.status.in_(_LIVE), status=KeyStatus.ACTIVE.value)
+        case KeyDeactivated() as event:
+            await _set(session, event.key_id, api_keys.c.status.in_(_LIVE), status=KeyStatus.INACTIVE.value)
+        case KeyRenamed() as event:
+            await _set(session, event.key_id, name=event.name)
+        case KeyServicesUpdated() as event:
+            await _set(session, event.key_id, services=list(event.services))
+        case KeyScopesUpdated() as event:
+            await _set(session, event.key_id, scopes=scopes_to_json(event.scopes))
         case KeyRevoked() as event:
-            await session.execute(
-                update(api_keys)
-                .where(api_keys.c.key_id == event.key_id)
-                .values(status=KeyStatus.REVOKED.value)
-            )
+            await _set(session, event.key_id, status=KeyStatus.REVOKED.value)
         case KeyExpired() as event:
-            await session.execute(
-                update(api_keys)
-                .where(api_keys.c.key_id == event.key_id, api_keys.c.status.in_(_LIVE))
-                .values(status=KeyStatus.EXPIRED.value)
-            )
+            await _set(session, event.key_id, api_keys.c.status.in_(_LIVE), status=KeyStatus.EXPIRED.value)
+        case KeyDeleted() as event:
+            await _set(session, event.key_id, status=KeyStatus.REVOKED.value, deleted=True)
 
 
 PROJECTORS: list[Projector] = [project_keys]
@@ -142,7 +214,22 @@ def _view(row: Any) -> KeyView:
         expires_at=_aware(row.expires_at),
         secret_hash=row.secret_hash,
         last_used_at=_aware(row.last_used_at),
+        scopes=scopes_from_json(row.scopes),
+        created_by=row.created_by,
+        deleted=bool(row.deleted),
     )
+
+
+def _not_past_expiry(now: datetime) -> Any:
+    return or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now.astimezone(UTC))
+
+
+def _live(now: datetime) -> tuple[Any, ...]:
+    """Holds a slot at `now`: active or inactive, not deleted, not past its expiry."""
+    return (api_keys.c.status.in_(_LIVE), api_keys.c.deleted.is_(False), _not_past_expiry(now))
+
+
+_LISTING_ORDER = (api_keys.c.created_at, api_keys.c.key_id)
 
 
 class SqlViews:
@@ -155,6 +242,16 @@ class SqlViews:
         row = (await self._session.execute(select(api_keys).where(*where))).first()
         return None if row is None else _view(row)
 
+    async def _many(self, *where: Any, limit: int | None = None) -> list[KeyView]:
+        query = select(api_keys).where(*where).order_by(*_LISTING_ORDER)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_view(row) for row in await self._session.execute(query)]
+
+    async def _count(self, *where: Any) -> int:
+        result = await self._session.execute(select(func.count()).select_from(api_keys).where(*where))
+        return int(result.scalar_one())
+
     async def key_by_prefix(self, prefix: str) -> KeyView | None:
         return await self._one(api_keys.c.prefix == prefix)
 
@@ -162,48 +259,87 @@ class SqlViews:
         return await self._one(api_keys.c.key_id == key_id)
 
     async def keys_of_user(self, user_id: str) -> list[KeyView]:
-        result = await self._session.execute(
-            select(api_keys)
-            .where(api_keys.c.owner_user_id == user_id)
-            .order_by(api_keys.c.created_at, api_keys.c.key_id)
-        )
-        return [_view(row) for row in result]
+        return await self._many(api_keys.c.owner_user_id == user_id, api_keys.c.deleted.is_(False))
 
     async def count_live_personal_keys(self, user_id: str, now: datetime) -> int:
-        result = await self._session.execute(
-            select(func.count())
-            .select_from(api_keys)
-            .where(
-                api_keys.c.owner_user_id == user_id,
-                api_keys.c.key_type == KeyType.PERSONAL.value,
-                api_keys.c.status.in_(_LIVE),
-                or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now.astimezone(UTC)),
-            )
+        return await self._count(
+            api_keys.c.owner_user_id == user_id,
+            api_keys.c.key_type == KeyType.PERSONAL.value,
+            *_live(now),
         )
-        return int(result.scalar_one())
+
+    async def count_live_service_keys(self, org: str, now: datetime) -> int:
+        return await self._count(
+            api_keys.c.org == org, api_keys.c.key_type == KeyType.SERVICE.value, *_live(now)
+        )
+
+    async def live_legacy_keys(self, org: str, user_id: str) -> list[KeyView]:
+        return await self._many(
+            api_keys.c.org == org,
+            api_keys.c.owner_user_id == user_id,
+            api_keys.c.key_type == KeyType.LEGACY.value,
+            api_keys.c.status.in_(_LIVE),
+        )
 
     async def live_user_keys_in_org(self, org: str, user_id: str) -> list[KeyView]:
-        result = await self._session.execute(
-            select(api_keys)
-            .where(
-                api_keys.c.org == org,
-                api_keys.c.owner_user_id == user_id,
-                api_keys.c.key_type.in_((KeyType.PERSONAL.value, KeyType.LEGACY.value)),
-                api_keys.c.status.in_(_LIVE),
-            )
-            .order_by(api_keys.c.created_at, api_keys.c.key_id)
+        return await self._many(
+            api_keys.c.org == org,
+            api_keys.c.owner_user_id == user_id,
+            api_keys.c.key_type.in_((KeyType.PERSONAL.value, KeyType.LEGACY.value)),
+            api_keys.c.status.in_(_LIVE),
         )
-        return [_view(row) for row in result]
 
-    async def lock_owner(self, user_id: str) -> None:
+    async def org_keys(
+        self,
+        org: str,
+        *,
+        user_id: str,
+        include_dead: bool,
+        now: datetime,
+        after: PageCursor | None,
+        limit: int,
+    ) -> list[KeyView]:
+        where: list[Any] = [api_keys.c.org == org]
+        if user_id:
+            where.append(api_keys.c.owner_user_id == user_id)
+        if not include_dead:
+            where.extend(_live(now))
+        if after is not None:
+            where.append(
+                or_(
+                    api_keys.c.created_at > after.created_at,
+                    and_(api_keys.c.created_at == after.created_at, api_keys.c.key_id > after.key_id),
+                )
+            )
+        return await self._many(*where, limit=limit)
+
+    async def keys_due_for_expiry(self, now: datetime, limit: int) -> list[str]:
+        result = await self._session.execute(
+            select(api_keys.c.key_id)
+            .where(
+                api_keys.c.status.in_(_LIVE),
+                api_keys.c.expires_at.is_not(None),
+                api_keys.c.expires_at <= now.astimezone(UTC),
+            )
+            .order_by(api_keys.c.expires_at, api_keys.c.key_id)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def _advisory_lock(self, name: str) -> None:
         # SQLite: write transactions begin IMMEDIATE and so already run one at a time (decision 0003).
-        # PostgreSQL: a transaction-scoped advisory lock per owner makes count-then-insert atomic.
+        # PostgreSQL: a transaction-scoped advisory lock makes count-then-insert atomic.
         bind = self._session.bind
         if bind is not None and bind.dialect.name == "postgresql":
             await self._session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
-                {"lock": f"hangar.keys.owner:{user_id}"},
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"), {"lock": name}
             )
+
+    async def lock_owner(self, user_id: str) -> None:
+        await self._advisory_lock(f"hangar.keys.owner:{user_id}")
+
+    async def lock_org(self, org: str) -> None:
+        await self._advisory_lock(f"hangar.keys.org:{org}")
 
     async def record_use(self, key_id: str, at: datetime, *, unless_since: datetime) -> bool:
         result = await self._session.execute(
