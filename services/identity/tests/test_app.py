@@ -245,8 +245,9 @@ async def test_users_are_listed_by_email_in_pages_with_their_memberships_in_the_
 async def test_listing_users_refuses_a_bad_page_token_and_an_unknown_team(app: App) -> None:
     await acme(app)
 
-    with pytest.raises(InvalidArgument):
-        await app.list_users("acme", page_token="%%%")
+    for token in ("%%%", "\u00e9t\u00e9", "gA"):  # not base64url; not ASCII; not UTF-8
+        with pytest.raises(InvalidArgument):
+            await app.list_users("acme", page_token=token)
     with pytest.raises(NotFound):
         await app.list_users("acme", "vision")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import cast
 
 import grpc
@@ -12,7 +14,8 @@ from hangar.api.identity.v1 import identity_pb2 as pb
 from hangar.api.identity.v1 import identity_pb2_grpc, types_pb2
 from hangar.identity.app import App
 from hangar.identity.rpc import SERVICE_NAME, IdentityServicer
-from hangar.kit import grpcio
+from hangar.identity.testing import SettableClock
+from hangar.kit import context, grpcio
 from hangar.kit.errors import LimitExceeded, NotFound
 
 
@@ -215,3 +218,155 @@ async def test_members_are_listed_in_pages_and_roles_set_and_decided_over_the_wi
     ]
     assert may_add.allowed and may_add.denial_reason == ""
     assert not may_grant.allowed and "lacks" in may_grant.denial_reason
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Invitations, sessions, teams and the audit log over the wire
+# ---------------------------------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+def error_code(error: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, str]:
+    return error.code(), trailers(error)[grpcio.ERROR_CODE_KEY]
+
+
+async def test_invite_accept_login_verify_logout_over_grpc(
+    stub: identity_pb2_grpc.IdentityServiceStub, clock: SettableClock
+) -> None:
+    created = await create_acme(stub)
+    await stub.CreateTeam(pb.CreateTeamRequest(org="acme", team="vision"))
+
+    invited = await stub.InviteUser(
+        pb.InviteUserRequest(
+            org="acme",
+            team="vision",
+            email="Carol@Example.com",
+            display_name="Carol",
+            roles=[types_pb2.ROLE_REGISTRY_USER, types_pb2.ROLE_REGISTRY_READ],
+            invited_by=created.owner.user_id,
+        )
+    )
+    invitation = invited.invitation
+    assert invited.token.startswith("hgi_")
+    assert (invitation.org, invitation.team, invitation.email, invitation.status) == (
+        "acme",
+        "vision",
+        "carol@example.com",
+        "pending",
+    )
+    assert list(invitation.roles) == [types_pb2.ROLE_REGISTRY_USER, types_pb2.ROLE_REGISTRY_READ]
+    assert invitation.invited_by == created.owner.user_id
+    assert invitation.expires_at == int((clock.now + timedelta(days=7)).timestamp())
+
+    accepted = await stub.AcceptInvitation(pb.AcceptInvitationRequest(token=invited.token, password=PASSWORD))
+    assert accepted.user.email == "carol@example.com"
+    assert list(accepted.memberships) == [
+        types_pb2.Membership(
+            org="acme", team="vision", roles=[types_pb2.ROLE_REGISTRY_USER, types_pb2.ROLE_REGISTRY_READ]
+        )
+    ]
+    again = await rpc_error(
+        stub.AcceptInvitation(pb.AcceptInvitationRequest(token=invited.token, password=PASSWORD))
+    )
+    assert error_code(again) == (grpc.StatusCode.FAILED_PRECONDITION, "INVITATION_USED")
+
+    login = await stub.Login(pb.LoginRequest(email="carol@example.com", password=PASSWORD))
+    assert login.session_token.startswith("hgs_")
+    assert login.user == accepted.user
+    assert login.expires_at == int((clock.now + timedelta(hours=12)).timestamp())
+
+    verified = await stub.VerifySession(pb.VerifySessionRequest(session_token=login.session_token))
+    assert (verified.user, verified.expires_at) == (accepted.user, login.expires_at)
+    assert verified.session_id
+
+    await stub.Logout(pb.LogoutRequest(session_token=login.session_token))
+    ended = await rpc_error(stub.VerifySession(pb.VerifySessionRequest(session_token=login.session_token)))
+    assert error_code(ended) == (grpc.StatusCode.UNAUTHENTICATED, "SESSION_INVALID")
+
+
+async def test_credential_errors_carry_their_status_and_code(
+    stub: identity_pb2_grpc.IdentityServiceStub, clock: SettableClock
+) -> None:
+    await create_acme(stub)
+    invited = await stub.InviteUser(
+        pb.InviteUserRequest(org="acme", email="carol@example.com", roles=[types_pb2.ROLE_REGISTRY_READ])
+    )
+
+    short = await rpc_error(
+        stub.AcceptInvitation(pb.AcceptInvitationRequest(token=invited.token, password="short"))
+    )
+    unknown = await rpc_error(
+        stub.AcceptInvitation(pb.AcceptInvitationRequest(token="hgi_" + "x" * 43, password=PASSWORD))
+    )
+    wrong = await rpc_error(stub.Login(pb.LoginRequest(email="ada@example.com", password=PASSWORD)))
+    nobody = await rpc_error(stub.Login(pb.LoginRequest(email="nobody@example.com", password=PASSWORD)))
+    bad_role = await rpc_error(
+        stub.InviteUser(
+            pb.InviteUserRequest(org="acme", email="dan@example.com", roles=[types_pb2.ROLE_UNSPECIFIED])
+        )
+    )
+    clock.advance(timedelta(days=8))
+    expired = await rpc_error(
+        stub.AcceptInvitation(pb.AcceptInvitationRequest(token=invited.token, password=PASSWORD))
+    )
+
+    assert error_code(short) == (grpc.StatusCode.INVALID_ARGUMENT, "PASSWORD_INVALID")
+    assert "12 to 256 characters" in (short.details() or "")
+    assert error_code(unknown) == (grpc.StatusCode.NOT_FOUND, "INVITATION_INVALID")
+    assert error_code(wrong) == error_code(nobody) == (grpc.StatusCode.UNAUTHENTICATED, "LOGIN_FAILED")
+    assert wrong.details() == nobody.details()
+    assert error_code(bad_role) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert error_code(expired) == (grpc.StatusCode.FAILED_PRECONDITION, "INVITATION_EXPIRED")
+
+
+async def test_removal_from_a_team_and_the_audit_log_over_grpc(
+    stub: identity_pb2_grpc.IdentityServiceStub,
+) -> None:
+    created = await create_acme(stub)
+    await stub.CreateTeam(pb.CreateTeamRequest(org="acme", team="vision"))
+    bob = await stub.AddUser(
+        pb.AddUserRequest(
+            org="acme",
+            team="vision",
+            email="bob@example.com",
+            display_name="Bob",
+            roles=[types_pb2.ROLE_REGISTRY_READ],
+        )
+    )
+    request = pb.RemoveUserFromTeamRequest(org="acme", team="vision", user_id=bob.user.user_id)
+    with context.bound(context.CallContext(actor=created.owner.user_id, correlation_id="corr-rm")):
+        await stub.RemoveUserFromTeam(request)
+    again = await rpc_error(stub.RemoveUserFromTeam(request))
+    no_team = await rpc_error(stub.RemoveUserFromTeam(pb.RemoveUserFromTeamRequest(org="acme", user_id="u")))
+
+    assert error_code(again) == (grpc.StatusCode.NOT_FOUND, "NOT_FOUND")
+    assert error_code(no_team)[0] == grpc.StatusCode.INVALID_ARGUMENT
+    removed = await stub.ListEvents(pb.ListEventsRequest(org="acme", types=["UserRemovedFromTeam"]))
+    (event,) = removed.events
+    assert (event.type, event.service, event.org) == (
+        "hangar.identity.v1.UserRemovedFromTeam",
+        "identity",
+        "acme",
+    )
+    assert (event.actor, event.correlation_id) == (created.owner.user_id, "corr-rm")
+    assert event.time > 0 and event.event_id
+    assert json.loads(event.payload_json)["team"] == "vision"
+
+    first = await stub.ListEvents(pb.ListEventsRequest(org="acme", page_size=2))
+    rest = await stub.ListEvents(pb.ListEventsRequest(org="acme", page_token=first.next_page_token))
+    assert [e.type.rsplit(".", 1)[-1] for e in (*first.events, *rest.events)] == [
+        "OrgCreated",
+        "RolesChanged",
+        "TeamCreated",
+        "RolesChanged",
+        "UserRemovedFromTeam",
+        "UserRemoved",
+    ]
+    assert rest.next_page_token == ""
+    mine = await stub.ListEvents(
+        pb.ListEventsRequest(org="acme", actor=created.owner.user_id, since=event.time)
+    )
+    assert [e.event_id for e in mine.events] == [event.event_id, rest.events[-1].event_id]
+    bad = await rpc_error(stub.ListEvents(pb.ListEventsRequest(org="acme", page_token="nope!")))
+    assert error_code(bad) == (grpc.StatusCode.INVALID_ARGUMENT, "PAGE_TOKEN_INVALID")

@@ -196,11 +196,14 @@ class EventConsumer:
 
     async def run(self) -> None:
         subjects = sorted({subject_for(self._subject_prefix, t) for t in self._routes})
+        # One subject works on every server; several need NATS 2.10 (older servers deliver everything and the
+        # events nobody routes are acked below).
         config = ConsumerConfig(
             durable_name=self.name,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            filter_subjects=subjects,
+            filter_subject=subjects[0] if len(subjects) == 1 else None,
+            filter_subjects=subjects if len(subjects) > 1 else None,
             max_deliver=self._max_deliver,
             ack_wait=30.0,
         )
@@ -225,10 +228,18 @@ class EventConsumer:
         headers = dict(msg.headers or {})
         event_type = headers.get(EVENT_TYPE_HEADER, "")
         event_id = headers.get(EVENT_ID_HEADER, "")
-        route = self._routes.get(event_type)
-        if route is None or not event_id:
-            log.error("consumer %s got an event it cannot route (%r); terminating it", self.name, event_type)
+        if not event_type or not event_id:
+            log.error(
+                "consumer %s got a message without event headers on %s; terminating it",
+                self.name,
+                msg.subject,
+            )
             await msg.term()
+            return
+        route = self._routes.get(event_type)
+        if route is None:  # not an event this consumer handles (a server that ignores filter_subjects)
+            log.debug("consumer %s skips %s", self.name, event_type)
+            await msg.ack()
             return
         parent = tracing.extract(headers)
         with (

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import cast
 
 import grpc
 
 from hangar.api.identity.v1 import identity_pb2, identity_pb2_grpc, types_pb2
-from hangar.identity.app import App, OrgView, UserDetails, UserView
+from hangar.identity.app import (
+    App,
+    AuditEvent,
+    InvitationView,
+    OrgView,
+    UserDetails,
+    UserView,
+    to_micros,
+)
 from hangar.identity.domain import Capability, Membership, Role
 from hangar.kit.errors import InvalidArgument
 
@@ -136,6 +145,72 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):  # type: igno
         )
         return identity_pb2.CheckGrantResponse(allowed=decision.allowed, denial_reason=decision.denial_reason)
 
+    async def InviteUser(
+        self, request: identity_pb2.InviteUserRequest, context: grpc.aio.ServicerContext
+    ) -> identity_pb2.InviteUserResponse:
+        issued = await self._app.invite_user(
+            request.org,
+            request.team or None,
+            request.email,
+            request.display_name,
+            _roles_from_wire(request.roles),
+            invited_by=request.invited_by,
+        )
+        return identity_pb2.InviteUserResponse(invitation=_invitation(issued.invitation), token=issued.token)
+
+    async def AcceptInvitation(
+        self, request: identity_pb2.AcceptInvitationRequest, context: grpc.aio.ServicerContext
+    ) -> identity_pb2.AcceptInvitationResponse:
+        accepted = await self._app.accept_invitation(request.token, request.password, request.display_name)
+        return identity_pb2.AcceptInvitationResponse(
+            user=_user(accepted.user), memberships=_memberships(accepted.memberships)
+        )
+
+    async def Login(
+        self, request: identity_pb2.LoginRequest, context: grpc.aio.ServicerContext
+    ) -> identity_pb2.LoginResponse:
+        started = await self._app.login(request.email, request.password)
+        return identity_pb2.LoginResponse(
+            session_token=started.token, expires_at=_seconds(started.expires_at), user=_user(started.user)
+        )
+
+    async def VerifySession(
+        self, request: identity_pb2.VerifySessionRequest, context: grpc.aio.ServicerContext
+    ) -> identity_pb2.VerifySessionResponse:
+        verified = await self._app.verify_session(request.session_token)
+        return identity_pb2.VerifySessionResponse(
+            user=_user(verified.user),
+            expires_at=_seconds(verified.expires_at),
+            session_id=verified.session_id,
+        )
+
+    async def Logout(
+        self, request: identity_pb2.LogoutRequest, context: grpc.aio.ServicerContext
+    ) -> identity_pb2.LogoutResponse:
+        await self._app.logout(request.session_token)
+        return identity_pb2.LogoutResponse()
+
+    async def RemoveUserFromTeam(
+        self, request: identity_pb2.RemoveUserFromTeamRequest, context: grpc.aio.ServicerContext
+    ) -> identity_pb2.RemoveUserFromTeamResponse:
+        await self._app.remove_user_from_team(request.org, request.team, request.user_id)
+        return identity_pb2.RemoveUserFromTeamResponse()
+
+    async def ListEvents(
+        self, request: identity_pb2.ListEventsRequest, context: grpc.aio.ServicerContext
+    ) -> identity_pb2.ListEventsResponse:
+        page = await self._app.list_events(
+            request.org,
+            types=list(request.types),
+            actor=request.actor,
+            since=request.since,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return identity_pb2.ListEventsResponse(
+            events=[_audit_event(event) for event in page.events], next_page_token=page.next_page_token
+        )
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Wire conversions: the API's enums are the domain's names with a prefix (ROLE_ORG_OWNER <-> ORG_OWNER)
@@ -165,6 +240,10 @@ def _capability_to_wire(capability: Capability) -> types_pb2.Capability:
     return cast(types_pb2.Capability, types_pb2.Capability.Value(f"CAPABILITY_{capability.value}"))
 
 
+def _seconds(moment: datetime) -> int:
+    return to_micros(moment) // 1_000_000
+
+
 def _org(org: OrgView) -> types_pb2.Org:
     return types_pb2.Org(org_id=org.org_id, name=org.name, display_name=org.display_name)
 
@@ -186,3 +265,31 @@ def _memberships(held: Iterable[Membership]) -> list[types_pb2.Membership]:
 
 def _member(member: UserDetails) -> types_pb2.Member:
     return types_pb2.Member(user=_user(member.user), memberships=_memberships(member.memberships))
+
+
+def _invitation(invitation: InvitationView) -> identity_pb2.Invitation:
+    return identity_pb2.Invitation(
+        invitation_id=invitation.invitation_id,
+        org=invitation.org,
+        team=invitation.team or "",
+        email=invitation.email,
+        display_name=invitation.display_name,
+        roles=[_role_to_wire(role) for role in Role if role in invitation.roles],
+        invited_by=invitation.invited_by,
+        expires_at=_seconds(invitation.expires_at),
+        status=invitation.status.value,
+    )
+
+
+def _audit_event(event: AuditEvent) -> identity_pb2.AuditEvent:
+    return identity_pb2.AuditEvent(
+        event_id=event.event_id,
+        type=event.type,
+        service=event.service,
+        org=event.org,
+        actor=event.actor,
+        time=to_micros(event.time),
+        payload_json=event.payload_json,
+        correlation_id=event.correlation_id,
+        causation_id=event.causation_id,
+    )
