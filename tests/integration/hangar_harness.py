@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -17,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
+
+import nats
 
 from hangar.kit.testing import free_port
 
@@ -286,3 +289,112 @@ def stop_processes(processes: list[Process], timeout: float = 30.0) -> dict[str,
             p.proc.kill()
             codes[p.name] = p.proc.wait()
     return codes
+
+
+# -- distributed mode: each service its own process, on the shared NATS -------------------------------------
+
+SERVICES = ("identity", "keys", "registry", "blobstore")
+
+
+@dataclass
+class Distributed:
+    """The four services and gateway replicas as separate `hangar serve` processes on one NATS, with a
+    stream and subject prefix of their own (`close()` stops everything and deletes the stream).
+
+    `database_urls` maps each service to its database; SQLite files are made and migrated on start,
+    PostgreSQL databases must be migrated first (`migrate()`).
+    """
+
+    root: Path
+    database_urls: dict[str, str]
+    nats_url: str
+    stream: str
+    prefix: str
+    processes: dict[str, Process] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)
+    gateway_urls: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "HANGAR_NATS_URL": self.nats_url,
+            "HANGAR_NATS_STREAM": self.stream,
+            "HANGAR_SUBJECT_PREFIX": self.prefix,
+            "HANGAR_TRACE_FILE": "",
+            "HANGAR_LOG_LEVEL": os.environ.get("HANGAR_TEST_LOG_LEVEL", "INFO"),
+        }
+
+    def migrate(self) -> None:
+        for service in SERVICES:
+            log = self.root / f"migrate-{service}.log"
+            env = {"HANGAR_DATABASE_URL": self.database_urls[service]}
+            code = hangar_command("migrate", service, env=env, log=log).wait(120)
+            assert code == 0, log.read_text()
+
+    def start_service(self, service: str, listen: str = "127.0.0.1:0") -> str:
+        """Start one service (on `listen`, e.g. the address it had before a restart); its address."""
+        log, port_file = self.root / f"{service}.log", self.root / f"{service}.port"
+        port_file.unlink(missing_ok=True)
+        sqlite = self.database_urls[service].startswith("sqlite")
+        env = {
+            **self.env(),
+            "HANGAR_DATABASE_URL": self.database_urls[service],
+            "HANGAR_MIGRATE_ON_START": "true" if sqlite else "false",
+            "HANGAR_GRPC_LISTEN": listen,
+            "HANGAR_GRPC_PORT_FILE": str(port_file),
+            "HANGAR_BLOB_DIR": str(self.root / "blobs"),
+        }
+        proc = hangar_command("serve", service, env=env, log=log)
+        self.processes[service] = Process(service, proc, log)
+        self.addresses[service] = f"127.0.0.1:{wait_for_file(port_file, proc, log)}"
+        return self.addresses[service]
+
+    def start_services(self) -> None:
+        for service in SERVICES:
+            self.start_service(service)
+
+    def start_gateway(self, name: str, timeout: float = 60.0) -> str:
+        """Start a gateway replica; its base URL once /readyz says ready (services up, events heard)."""
+        log, port = self.root / f"{name}.log", free_port()
+        env = {
+            **self.env(),
+            **{f"HANGAR_{s.upper()}_ADDR": a for s, a in self.addresses.items()},
+            "HANGAR_HTTP_HOST": "127.0.0.1",
+            "HANGAR_HTTP_PORT": str(port),
+            "HANGAR_TOKEN_KEY_FILE": str(self.root / "token-signing-key.pem"),  # shared by replicas
+        }
+        proc = hangar_command("serve", "gateway", env=env, log=log)
+        self.processes[name] = Process(name, proc, log)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited ({proc.returncode}):\n{log.read_text(errors='replace')}")
+            try:
+                status, _, _ = http("GET", f"{url}/readyz")
+            except OSError:
+                status = 0
+            if status == 200:
+                self.gateway_urls[name] = url
+                return url
+            time.sleep(0.1)
+        raise TimeoutError(f"{name} not ready in {timeout}s:\n{log.read_text(errors='replace')}")
+
+    def stop(self, name: str, timeout: float = 30.0) -> int:
+        return stop_processes([self.processes[name]], timeout)[name]
+
+    def close(self) -> dict[str, int]:
+        """Stop every process still running, gateways first; their exit codes."""
+        return stop_processes([p for p in reversed(self.processes.values()) if p.proc.poll() is None])
+
+    async def delete_stream(self) -> None:
+        nc = await nats.connect(self.nats_url)
+        try:
+            with contextlib.suppress(Exception):
+                await nc.jetstream().delete_stream(self.stream)
+        finally:
+            await nc.close()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n" + p.log.read_text(errors="replace")[-4000:] for p in self.processes.values()
+        )

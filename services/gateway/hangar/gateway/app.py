@@ -6,7 +6,9 @@ caches, or the services — so any replica serves any request, including the nex
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -15,15 +17,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hangar.gateway.auth import Authenticator, Authorizer, TokenIssuer, TokenVerifier
 from hangar.gateway.clients import Services
+from hangar.gateway.events import EventListener, EventSettings, Revocations
 from hangar.gateway.oci.access import AccessControl
 from hangar.gateway.oci.api import OciApi
 from hangar.gateway.oci.errors import OciError
 from hangar.gateway.oci.routes import parse_path
+from hangar.gateway.rest import MAX_BODY_BYTES, create_rest_app
+from hangar.gateway.rest import PREFIX as REST_PREFIX
+from hangar.gateway.rest import route_of as rest_route_of
 from hangar.gateway.tokens import TokenService
 from hangar.kit import tracing
 
@@ -74,6 +80,8 @@ def route_of(path: str) -> str:
     """The route template of a path, for span names: no repository names or digests in cardinality."""
     if path in _PLAIN_ROUTES:
         return path
+    if path.startswith(REST_PREFIX + "/"):
+        return rest_route_of(path)
     try:
         target = parse_path(path)
     except OciError:
@@ -97,12 +105,16 @@ def create_app(
     token_ttl_seconds: int = 300,
     key_cache_seconds: float = 10.0,
     access_cache_seconds: float = 5.0,
+    events: EventSettings | None = None,
+    rest_max_body_bytes: int = MAX_BODY_BYTES,
+    session_cache_seconds: float = 5.0,
 ) -> Starlette:
     """The application over `services`, signing tokens with `signing_key`.
 
     `public_url` (e.g. https://registry.example.com) makes the token realm; when empty it is derived from
-    each request's scheme and Host. `app.state.authenticator` and `app.state.authorizer` are the caches a
-    future event subscription evicts (`forget_key`, `forget_user`).
+    each request's scheme and Host. `app.state.authenticator` and `app.state.authorizer` are the caches
+    the revocation events evict (`forget_key`, `forget_user`); with `events`, the lifespan runs that
+    listener (`app.state.events`), and /readyz waits for it to have subscribed once.
     """
     issuer = TokenIssuer(signing_key, token_ttl_seconds)
     verifier = TokenVerifier(signing_key.public_key())
@@ -113,17 +125,33 @@ def create_app(
     access = AccessControl(authenticator, authorizer, public_url=public_url)
     oci = OciApi(services.registry, services.blobstore, access)
     tokens = TokenService(authenticator, authorizer, issuer)
+    rest = create_rest_app(
+        services.identity,
+        services.keys,
+        authenticator,
+        authorizer,
+        max_body_bytes=rest_max_body_bytes,
+        session_cache_seconds=session_cache_seconds,
+        access_cache_seconds=access_cache_seconds,
+    )
+    # the REST API's caches (memberships, permissions) hear the revocations too
+    revocations = Revocations(authenticator, authorizer, also=[rest.state.gate])
+    listener = EventListener(revocations, events) if events else None
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         serving = await services.serving()
-        ready = all(serving.values())
-        body = {
+        # Until it has heard revocations once, a replica could honour a revoked token; a later NATS outage
+        # keeps it ready (its caches are off, and on reconnect earlier tokens are refused).
+        ready = all(serving.values()) and (listener is None or listener.ready)
+        body: dict[str, Any] = {
             "status": "ready" if ready else "not ready",
             "services": {name: "SERVING" if up else "NOT_SERVING" for name, up in serving.items()},
         }
+        if listener is not None:
+            body["events"] = listener.status
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -131,16 +159,30 @@ def create_app(
         body: dict[str, Any] = {"errors": [{"code": "UNKNOWN", "message": "internal error", "detail": None}]}
         return JSONResponse(body, status_code=500)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if listener is not None:
+            await listener.start()
+        try:
+            yield
+        finally:
+            if listener is not None:
+                await listener.stop()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *tokens.routes(),
             *oci.routes(),
+            Mount(REST_PREFIX, app=rest),
         ],
         middleware=[Middleware(TracingMiddleware)],
         exception_handlers={Exception: unexpected},
     )
     app.state.authenticator = authenticator
     app.state.authorizer = authorizer
+    app.state.rest = rest
+    app.state.events = listener
     return app

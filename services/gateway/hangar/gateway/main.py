@@ -21,6 +21,8 @@ from pydantic import Field
 from hangar.gateway.app import create_app
 from hangar.gateway.auth import load_or_create_signing_key
 from hangar.gateway.clients import Services
+from hangar.gateway.events import EventSettings
+from hangar.gateway.rest import RedactTokens
 from hangar.kit.config import KitSettings
 from hangar.kit.runtime import configure_logging
 from hangar.kit.tracing import setup_tracing
@@ -53,6 +55,23 @@ class Settings(KitSettings):
     access_cache_seconds: float = Field(default=5.0, ge=0)
     #: Seconds in-flight requests get to finish on SIGTERM/SIGINT.
     shutdown_grace_seconds: int = Field(default=10, ge=0)
+    #: REST (/api/v1): the largest JSON body accepted (larger ones get 413), and how long a session
+    #: token's verification is reused.
+    rest_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    session_cache_seconds: float = Field(default=5.0, ge=0)
+    #: Listen for revocation events (keys and identity) on HANGAR_NATS_URL under HANGAR_SUBJECT_PREFIX
+    #: (kit settings); off only for a gateway with no NATS at all (revocations then wait out the caches).
+    revocation_events: bool = True
+
+    def event_settings(self) -> EventSettings | None:
+        if not self.revocation_events:
+            return None
+        return EventSettings(
+            nats_url=self.nats_url,
+            subject_prefix=self.subject_prefix,
+            stream=self.nats_stream,
+            replay_seconds=self.token_ttl_seconds + 10.0,
+        )
 
     def missing_addresses(self) -> list[str]:
         names = ("identity_addr", "keys_addr", "registry_addr", "blobstore_addr")
@@ -125,6 +144,9 @@ async def serve(settings: Settings) -> None:
             token_ttl_seconds=settings.token_ttl_seconds,
             key_cache_seconds=settings.key_cache_seconds,
             access_cache_seconds=settings.access_cache_seconds,
+            events=settings.event_settings(),
+            rest_max_body_bytes=settings.rest_max_body_bytes,
+            session_cache_seconds=settings.session_cache_seconds,
         )
         sock = bind(settings.http_host, settings.http_port)
         port = int(sock.getsockname()[1])
@@ -137,6 +159,8 @@ async def serve(settings: Settings) -> None:
             server_header=False,
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
+        # after uvicorn.Config, which configures the access logger: invitation tokens travel in paths
+        logging.getLogger("uvicorn.access").addFilter(RedactTokens())
         server = _Server(config)
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         listening = asyncio.create_task(server.listening.wait())

@@ -60,11 +60,12 @@ class TokenService:
         return [Route("/token", self.get, methods=["GET"]), Route("/token", self.post, methods=["POST"])]
 
     async def get(self, request: Request) -> Response:
+        as_of = self._issuer.now()
         try:
             self._check_service(request.query_params.get("service"))
             key = await self._key(parse_authorization(request.headers.get("authorization")))
             scopes = parse_scopes(request.query_params.getlist("scope"))
-            body = await self._exchange(key, scopes)
+            body = await self._exchange(key, scopes, as_of)
         except DomainError as error:
             return _error_response(error)
         return JSONResponse(body, headers=_NO_STORE)
@@ -89,9 +90,10 @@ class TokenService:
                     f"the username must be {OAUTH_USERNAME} and the password an API key",
                     code="USERNAME_INVALID",
                 )
+            as_of = self._issuer.now()
             key = await self._key(ApiKeyCredential(form.get("password", "")))
             scopes = parse_scopes([form.get("scope", "")])
-            body = await self._exchange(key, scopes)
+            body = await self._exchange(key, scopes, as_of)
         except DomainError as error:
             return _error_response(error)
         body["scope"] = " ".join(str(s) for s in scopes if s.type == REPOSITORY)
@@ -118,7 +120,9 @@ class TokenService:
             raise Unauthenticated("the password (an API key) is empty", code="CREDENTIAL_MALFORMED")
         return await self._authenticator.key(credential.secret)
 
-    async def _exchange(self, key: KeyInfo, scopes: list[Scope]) -> dict[str, Any]:
+    async def _exchange(self, key: KeyInfo, scopes: list[Scope], as_of: float) -> dict[str, Any]:
+        """A token holding what `key` may do of `scopes`, counted as issued `as_of` (before the key was
+        authenticated): a revocation heard while this was being decided refuses the token too."""
         repositories = [scope for scope in scopes if scope.type == REPOSITORY]
         decisions = await self._authorizer.decide_all(key, repositories)
         token = self._issuer.issue(
@@ -127,6 +131,7 @@ class TokenService:
             grants=[Grant(d.name, d.granted) for d in decisions],
             denials=[Denial(d.name, d.denied, d.reason) for d in decisions],
             not_after=key.expires_at,
+            as_of=as_of,
         )
         log.debug(
             "token issued to key %s: %s",

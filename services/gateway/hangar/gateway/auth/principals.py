@@ -1,8 +1,14 @@
 """Who is calling and what they may do: key authentication and access decisions, cached briefly.
 
 Caches are bounded, short-lived and keyed by the SHA-256 of a secret (never the secret itself). They can be
-told to forget a key or a user (on `KeyRevoked`, `UserRemoved`, `RolesChanged`), and then also refuse the
-access tokens already exchanged for that key or user for as long as such a token may live.
+told to forget a key, a user or a session (on `KeyRevoked`, `UserRemoved`, `RolesChanged`, `SessionEnded`
+...), and then also refuse the access tokens already exchanged for that key or user for as long as such a
+token may live: each forgotten key or user gets a not-before, and a key that is gone for good (revoked,
+expired, deleted) has every token refused. `forget_everything` (the event feed was interrupted) flushes the
+caches and raises one not-before for every token.
+
+A lookup that was in flight when something was forgotten is answered but not cached, since its answer may
+predate the change.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from collections.abc import Callable
 from typing import Final, Generic, TypeVar
 
 from hangar.gateway.auth.scopes import REPOSITORY, Scope, actions_granted, capabilities_for
-from hangar.gateway.auth.signing import TokenClaims, TokenVerifier
+from hangar.gateway.auth.service_scopes import ContainersOnly, RepositoryKinds, grant
+from hangar.gateway.auth.signing import LEEWAY_SECONDS, TokenClaims, TokenVerifier
 from hangar.gateway.clients.model import AccessResult, KeyInfo
 from hangar.gateway.clients.ports import IdentityPort, KeysPort
 from hangar.kit.errors import Unauthenticated
@@ -40,8 +47,12 @@ class TtlCache(Generic[K, V]):
         self._max = max_entries
         self._clock = clock
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        #: False while nothing may be reused (the eviction feed is down): every lookup goes to the service.
+        self.enabled = True
 
     def get(self, key: K) -> V | None:
+        if not self.enabled:
+            return None
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -52,7 +63,7 @@ class TtlCache(Generic[K, V]):
         return value
 
     def put(self, key: K, value: V) -> None:
-        if self._ttl <= 0:
+        if self._ttl <= 0 or not self.enabled:
             return
         self._entries.pop(key, None)
         self._entries[key] = (self._clock() + self._ttl, value)
@@ -62,6 +73,9 @@ class TtlCache(Generic[K, V]):
     def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
         for key in [k for k, (_, v) in self._entries.items() if predicate(k, v)]:
             del self._entries[key]
+
+    def clear(self) -> None:
+        self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -90,21 +104,31 @@ class Authenticator:
         self._verifier = verifier
         self._cache: TtlCache[bytes, KeyInfo | Unauthenticated] = TtlCache(cache_seconds, max_entries, clock)
         self._wall_clock = wall_clock
-        self._token_lifetime = token_lifetime_seconds
-        # id -> wall time until which tokens of that key / user issued before it are refused
+        #: How long a not-before must be kept: a token issued just before it may live this long.
+        self._horizon = token_lifetime_seconds + LEEWAY_SECONDS
+        # id -> wall time (unix seconds): refuse the tokens of that key / user whose facts were read before
         self._revoked_keys: dict[str, float] = {}
         self._revoked_users: dict[str, float] = {}
+        # key id -> wall time it was gone for good: every token of it is refused
+        self._dead_keys: dict[str, float] = {}
+        # session id -> wall time it ended
+        self._ended_sessions: dict[str, float] = {}
+        self._not_before_all = 0.0
+        #: Bumped by every forget_*: a lookup that saw it change while in flight is not cached.
+        self._generation = 0
 
     async def key(self, secret: str) -> KeyInfo:
         """The key behind `secret`; Unauthenticated with the keys service's reason when refused."""
         fingerprint = secret_fingerprint(secret)
         cached = self._cache.get(fingerprint)
         if cached is None:
+            generation = self._generation
             try:
                 cached = await self._keys.authenticate(secret)
             except Unauthenticated as refused:
                 cached = refused
-            self._cache.put(fingerprint, cached)
+            if generation == self._generation:
+                self._cache.put(fingerprint, cached)
         if isinstance(cached, Unauthenticated):
             raise Unauthenticated(cached.message, code=cached.code, detail=cached.detail)
         if cached.expires_at and self._wall_clock() >= cached.expires_at:
@@ -114,36 +138,80 @@ class Authenticator:
     def token(self, token: str) -> TokenClaims:
         """A verified token's claims; refused when its key or user was revoked after it was issued."""
         claims = self._verifier.verify(token)
-        now = self._wall_clock()
-        if self._refused(self._revoked_keys, claims.key_id, claims.issued_at, now):
+        read_at = (claims.issued_at_ms or claims.issued_at * 1000) / 1000
+        if claims.key_id in self._dead_keys or self._refused(self._revoked_keys, claims.key_id, read_at):
             raise Unauthenticated(
-                "the API key this token was issued for has been revoked", code="KEY_REVOKED"
+                "the API key this token was issued for has been revoked or changed", code="KEY_REVOKED"
             )
-        if self._refused(self._revoked_users, claims.subject, claims.issued_at, now):
-            raise Unauthenticated("this token's user has been removed", code="TOKEN_REVOKED")
+        if self._refused(self._revoked_users, claims.subject, read_at):
+            raise Unauthenticated(
+                "this token's user was removed or their roles changed; ask /token for a new one",
+                code="TOKEN_REVOKED",
+            )
+        if read_at <= self._not_before_all:
+            raise Unauthenticated(
+                "tokens issued before this gateway last resynchronized are no longer accepted; "
+                "ask /token for a new one",
+                code="TOKEN_REVOKED",
+            )
         return claims
 
-    def forget_key(self, key_id: str) -> None:
-        """The key was revoked (or changed): drop it from the cache and refuse its live tokens."""
+    def forget_key(self, key_id: str, *, final: bool = False, at: float | None = None) -> None:
+        """The key changed (rotated, deactivated, new scopes...): drop it from the cache and refuse the
+        tokens issued for it until now (`at`, unix seconds). `final` (revoked, expired, deleted): refuse
+        every token of it, whenever issued."""
+        since = self._wall_clock() if at is None else at
+        self._generation += 1
         self._cache.discard_where(lambda _, v: isinstance(v, KeyInfo) and v.key_id == key_id)
-        self._revoked_keys[key_id] = self._wall_clock()
+        _raise(self._revoked_keys, key_id, since)
+        if final:
+            _raise(self._dead_keys, key_id, since)
         self._prune()
 
-    def forget_user(self, user_id: str) -> None:
-        """The user was removed: drop their keys from the cache and refuse their live tokens."""
+    def forget_user(self, user_id: str, *, at: float | None = None) -> None:
+        """The user was removed or their roles changed: drop their keys from the cache and refuse the
+        tokens issued to them until now (`at`)."""
+        since = self._wall_clock() if at is None else at
+        self._generation += 1
         self._cache.discard_where(lambda _, v: isinstance(v, KeyInfo) and v.user_id == user_id)
-        self._revoked_users[user_id] = self._wall_clock()
+        _raise(self._revoked_users, user_id, since)
         self._prune()
 
-    def _refused(self, revoked: dict[str, float], ident: str, issued_at: int, now: float) -> bool:
+    def forget_session(self, session_id: str, *, at: float | None = None) -> None:
+        """A console session ended: whatever authenticates sessions must stop accepting it."""
+        self._generation += 1
+        _raise(self._ended_sessions, session_id, self._wall_clock() if at is None else at)
+        self._prune()
+
+    def session_ended(self, session_id: str) -> bool:
+        """Whether `session_id` ended within the last token lifetime (for a cache of session lookups)."""
+        return session_id in self._ended_sessions
+
+    def forget_everything(self, *, at: float | None = None) -> None:
+        """Revocations may have been missed: drop every cached key and refuse every token issued until now."""
+        self._generation += 1
+        self._cache.clear()
+        self._not_before_all = max(self._not_before_all, self._wall_clock() if at is None else at)
+
+    def set_caching(self, enabled: bool) -> None:
+        """Off: every key is asked of the keys service (while no revocation event can reach this gateway)."""
+        self._generation += 1
+        self._cache.enabled = enabled
+        self._cache.clear()
+
+    def _refused(self, revoked: dict[str, float], ident: str, read_at: float) -> bool:
         since = revoked.get(ident)
-        return since is not None and issued_at <= since and now < since + self._token_lifetime
+        return since is not None and read_at <= since
 
     def _prune(self) -> None:
-        horizon = self._wall_clock() - self._token_lifetime
-        for revoked in (self._revoked_keys, self._revoked_users):
+        horizon = self._wall_clock() - self._horizon
+        for revoked in (self._revoked_keys, self._revoked_users, self._dead_keys, self._ended_sessions):
             for ident in [i for i, since in revoked.items() if since < horizon]:
                 del revoked[ident]
+
+
+def _raise(not_before: dict[str, float], ident: str, since: float) -> None:
+    not_before[ident] = max(not_before.get(ident, since), since)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,14 +231,17 @@ class Authorizer:
         self,
         identity: IdentityPort,
         *,
+        kinds: RepositoryKinds | None = None,
         cache_seconds: float = ACCESS_CACHE_SECONDS,
         max_entries: int = CACHE_MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._identity = identity
+        self._kinds = kinds or ContainersOnly()
         self._cache: TtlCache[tuple[str, str, frozenset[str]], AccessResult] = TtlCache(
             cache_seconds, max_entries, clock
         )
+        self._generation = 0
 
     async def decide(self, key: KeyInfo, scope: Scope) -> Decision:
         asked = scope.actions
@@ -181,18 +252,15 @@ class Authorizer:
                 scope.name, frozenset(), asked, f"API key {key.prefix} does not include the registry service"
             )
         if not key.user_id:
-            return Decision(
-                scope.name,
-                frozenset(),
-                asked,
-                f"API key {key.prefix} is a service key; service keys cannot use the registry yet",
-            )
+            return await self._decide_for_service_key(key, scope)
         capabilities = capabilities_for(asked)
         cache_key = (key.user_id, scope.name, capabilities)
         result = self._cache.get(cache_key)
         if result is None:
+            generation = self._generation
             result = await self._identity.check_access(key.user_id, scope.name, sorted(capabilities))
-            self._cache.put(cache_key, result)
+            if generation == self._generation:
+                self._cache.put(cache_key, result)
         granted = actions_granted(asked, result.granted)
         denied = asked - granted
         reason = (result.denial_reason or "access denied") if denied else ""
@@ -201,6 +269,30 @@ class Authorizer:
     async def decide_all(self, key: KeyInfo, scopes: list[Scope]) -> list[Decision]:
         return list(await asyncio.gather(*(self.decide(key, scope) for scope in scopes)))
 
+    async def _decide_for_service_key(self, key: KeyInfo, scope: Scope) -> Decision:
+        """A service key has no user: its own scopes (actions x entity types, narrowed) are the answer."""
+        kind = await self._kinds.kind_of(scope.name)
+        result = grant(
+            key.scopes,
+            key_org=key.org,
+            key_label=key.prefix or key.key_id,
+            repository=scope.name,
+            kind=kind,
+            asked=scope.actions,
+        )
+        return Decision(scope.name, result.granted, result.denied, result.reason)
+
     def forget_user(self, user_id: str) -> None:
         """The user's roles changed: ask identity again next time."""
+        self._generation += 1
         self._cache.discard_where(lambda k, _: k[0] == user_id)
+
+    def forget_everything(self) -> None:
+        self._generation += 1
+        self._cache.clear()
+
+    def set_caching(self, enabled: bool) -> None:
+        """Off: every decision is asked of identity (while no revocation event can reach this gateway)."""
+        self._generation += 1
+        self._cache.enabled = enabled
+        self._cache.clear()

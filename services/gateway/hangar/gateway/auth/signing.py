@@ -2,8 +2,11 @@
 
 Claims (Docker registry token spec, plus Hangar's): `iss`/`aud` "hangar", `sub` the user id, `exp`, `nbf`,
 `iat`, `jti`, `key_id` (the API key the token was exchanged for), `access` (granted actions only, per
-repository) and `denied` (actions asked for and refused, with identity's reason, so the registry can say
-*why* instead of challenging again). The JWT header's `kid` is the RFC 7638 thumbprint of the signing key.
+repository), `denied` (actions asked for and refused, with identity's reason, so the registry can say
+*why* instead of challenging again) and `iat_ms` (when the facts the token holds were read, in unix
+milliseconds: revocation compares it with a key's or user's not-before, and whole seconds would refuse
+tokens issued in the same second after a change). The JWT header's `kid` is the RFC 7638 thumbprint of the
+signing key.
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ class TokenClaims:
     expires_at: int
     grants: Mapping[str, frozenset[str]]
     denials: Mapping[str, tuple[frozenset[str], str]]
+    #: Unix milliseconds at which the token's facts were read (its key authenticated, access decided).
+    issued_at_ms: int = 0
 
     def allows(self, name: str, action: str) -> bool:
         return action in self.grants.get(name, frozenset())
@@ -107,6 +112,10 @@ class TokenIssuer:
         self._clock = clock
         self.kid = key_thumbprint(private_key.public_key())
 
+    def now(self) -> float:
+        """The issuer's wall clock (unix seconds): what `as_of` is measured on."""
+        return self._clock()
+
     def issue(
         self,
         subject: str,
@@ -115,9 +124,16 @@ class TokenIssuer:
         denials: Iterable[Denial] = (),
         *,
         not_after: int = 0,
+        as_of: float | None = None,
     ) -> AccessToken:
-        """A token for `subject` holding `grants`; it never outlives `not_after` (the key's expiry) if set."""
-        now = int(self._clock())
+        """A token for `subject` holding `grants`; it never outlives `not_after` (the key's expiry) if set.
+
+        `as_of` (unix seconds, default now) is when the grants were read: the token counts as issued then,
+        so a revocation that arrives while they are being decided still refuses it.
+        """
+        wall = self._clock()
+        now = int(wall)
+        read_at = wall if as_of is None else min(as_of, wall)
         expires_at = now + self.ttl_seconds
         if not_after:
             expires_at = max(now, min(expires_at, not_after))
@@ -126,6 +142,7 @@ class TokenIssuer:
             "aud": self._audience,
             "sub": subject,
             "iat": now,
+            "iat_ms": int(read_at * 1000),
             "nbf": now,
             "exp": expires_at,
             "jti": uuid.uuid4().hex,
@@ -190,9 +207,19 @@ class TokenVerifier:
                 expires_at=int(claims["exp"]),
                 grants=_grants(claims.get("access", [])),
                 denials=_denials(claims.get("denied", [])),
+                issued_at_ms=_issued_at_ms(claims),
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise Unauthenticated("the access token's claims are malformed", code="TOKEN_INVALID") from None
+
+
+def _issued_at_ms(claims: Mapping[str, Any]) -> int:
+    """`iat_ms`, never later than `iat`'s second; a token without it counts from the start of `iat`."""
+    iat_ms = int(claims["iat"]) * 1000
+    precise = claims.get("iat_ms")
+    if isinstance(precise, int) and not isinstance(precise, bool):
+        return min(precise, iat_ms + 999)
+    return iat_ms
 
 
 def _grants(entries: Any) -> dict[str, frozenset[str]]:

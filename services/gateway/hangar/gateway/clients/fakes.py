@@ -10,23 +10,48 @@ import dataclasses
 import hashlib
 import json
 import secrets
+import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from typing import Final, TypeVar
 
 from hangar.gateway.clients.model import (
     AccessResult,
+    AuditEvent,
     BlobInfo,
     CreatedOrg,
+    Invitation,
+    IssuedInvitation,
     IssuedKey,
     KeyInfo,
+    KeyScope,
+    Member,
+    Membership,
     Org,
+    Page,
+    Permission,
     PutManifestResult,
+    Session,
     StoredManifest,
     TagPage,
+    Team,
     UploadStatus,
     User,
+    VerifiedSession,
 )
-from hangar.kit.errors import DomainError, InvalidArgument, NotFound, OutOfRange, Unauthenticated
+from hangar.kit import context
+from hangar.kit.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    LimitExceeded,
+    NotFound,
+    OutOfRange,
+    Unauthenticated,
+)
+
+T = TypeVar("T")
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
@@ -35,34 +60,150 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+#: The capability matrix of DESIGN §1, as the fake identity decides it (identity's own tests own the rules).
+CAPABILITIES: Final[Mapping[str, frozenset[str]]] = {
+    "ORG_OWNER": frozenset(
+        {
+            "VIEW_ARTIFACTS",
+            "DOWNLOAD_ARTIFACTS",
+            "PUSH_ARTIFACTS",
+            "EDIT_ARTIFACTS",
+            "DELETE_ARTIFACTS",
+            "VIEW_USERS",
+            "ADD_USERS",
+            "ADD_TEAMS",
+            "VIEW_ORG",
+        }
+    ),
+    "REGISTRY_ADMIN": frozenset(
+        {
+            "VIEW_ARTIFACTS",
+            "DOWNLOAD_ARTIFACTS",
+            "PUSH_ARTIFACTS",
+            "EDIT_ARTIFACTS",
+            "DELETE_ARTIFACTS",
+            "VIEW_USERS",
+            "VIEW_ORG",
+        }
+    ),
+    "REGISTRY_USER": frozenset(
+        {"VIEW_ARTIFACTS", "DOWNLOAD_ARTIFACTS", "PUSH_ARTIFACTS", "EDIT_ARTIFACTS", "VIEW_ORG"}
+    ),
+    "REGISTRY_READ": frozenset({"VIEW_ARTIFACTS", "DOWNLOAD_ARTIFACTS", "VIEW_ORG"}),
+    "USER_ADMIN": frozenset({"VIEW_ARTIFACTS", "VIEW_USERS", "ADD_USERS", "ADD_TEAMS", "VIEW_ORG"}),
+    "USER_READ": frozenset({"VIEW_ORG"}),
+}
+#: What an org-scope USER_ADMIN may do in every team of the org.
+_USER_ADMIN_TEAM_REACH: Final = frozenset({"VIEW_USERS", "ADD_USERS", "VIEW_ORG"})
+_MEMBERSHIP_ANCHORS: Final = frozenset({"REGISTRY_READ", "REGISTRY_USER", "USER_ADMIN"})
+_ROLE_ORDER: Final = tuple(CAPABILITIES)
+SESSION_SECONDS: Final = 12 * 3600
+INVITATION_SECONDS: Final = 7 * 24 * 3600
+
+
+def _capabilities(roles: Iterable[str]) -> frozenset[str]:
+    return frozenset().union(*(CAPABILITIES[role] for role in roles))
+
+
+def _ordered(roles: Iterable[str]) -> tuple[str, ...]:
+    held = frozenset(roles)
+    return tuple(role for role in _ROLE_ORDER if role in held)
+
+
+def _offset_page(items: Sequence[T], page_size: int, page_token: str) -> Page[T]:
+    """A page by offset; the token is the decimal offset of the next item."""
+    if page_size < 0:
+        raise InvalidArgument("page size must not be negative")
+    size = min(page_size or 100, 1000)
+    if page_token and not page_token.isdigit():
+        raise InvalidArgument("page token is not one this service handed out", code="PAGE_TOKEN_INVALID")
+    start = int(page_token or 0)
+    end = start + size
+    return Page(tuple(items[start:end]), str(end) if end < len(items) else "")
+
+
 class FakeIdentity:
+    """Orgs, teams, memberships, invitations, sessions and the audit log, in memory."""
+
     def __init__(self) -> None:
         self.orgs: dict[str, Org] = {}
+        self.teams: dict[str, set[str]] = {}
         self.users: dict[str, User] = {}
+        #: (org, team or "", user id) -> roles held there
+        self.roles: dict[tuple[str, str, str], frozenset[str]] = {}
+        self.passwords: dict[str, str] = {}
+        self.invitations: dict[str, Invitation] = {}
+        self.sessions: dict[str, VerifiedSession] = {}
+        self.events: list[AuditEvent] = []
         self.grants: dict[tuple[str, str], set[str]] = {}
         self.check_access_calls = 0
+        self.check_org_access_calls = 0
         self.healthy = True
+
+    # -- test setup ----------------------------------------------------------------------------------------
 
     def grant(self, user_id: str, repository: str, *capabilities: str) -> None:
         self.grants.setdefault((user_id, repository), set()).update(capabilities)
 
+    def member(
+        self, org: str, user_id: str, *roles: str, team: str = "", email: str = "", password: str = ""
+    ) -> User:
+        """Make `user_id` (registered if new) hold `roles` at the org or one team, creating both if new."""
+        if org not in self.orgs:
+            self.orgs[org] = Org(org_id=f"org-{org}", name=org, display_name=org.title())
+            self.teams[org] = set()
+        if team:
+            self.teams[org].add(team)
+        user = self.users.get(user_id) or User(user_id, email or f"{user_id}@example.com", user_id)
+        self.users[user_id] = user
+        if password:
+            self.passwords[user_id] = password
+        self.roles[(org, team, user_id)] = frozenset(roles)
+        return user
+
+    def roles_of(self, org: str, user_id: str, team: str = "") -> frozenset[str]:
+        return self.roles.get((org, team, user_id), frozenset())
+
+    def _record(self, type_: str, org: str, **payload: object) -> None:
+        self.events.append(
+            AuditEvent(
+                event_id=uuid.uuid4().hex,
+                type=f"hangar.identity.v1.{type_}",
+                service="identity",
+                org=org,
+                actor=context.current().actor,
+                time=int(time.time() * 1_000_000),
+                payload_json=json.dumps(payload),
+                correlation_id=context.current().correlation_id,
+            )
+        )
+
+    # -- orgs and users ------------------------------------------------------------------------------------
+
     async def create_org(
         self, name: str, display_name: str, owner_email: str, owner_display_name: str
     ) -> CreatedOrg:
+        if name in self.orgs:
+            raise AlreadyExists(f"org {name} already exists", code="ORG_EXISTS")
         org = Org(org_id=uuid.uuid4().hex, name=name, display_name=display_name)
         self.orgs[name] = org
+        self.teams[name] = set()
         owner = await self.add_user(name, owner_email, owner_display_name, ["ORG_OWNER"])
         return CreatedOrg(org_id=org.org_id, org=name, owner_user_id=owner.user_id)
 
     async def get_org(self, name: str) -> Org:
         if name not in self.orgs:
-            raise NotFound(f"org {name} does not exist", code="ORG_NOT_FOUND")
+            raise NotFound(f"org {name} not found", code="ORG_NOT_FOUND")
         return self.orgs[name]
 
     async def get_user(self, user_id: str) -> User:
         if user_id not in self.users:
-            raise NotFound(f"user {user_id} does not exist", code="USER_NOT_FOUND")
+            raise NotFound(f"user {user_id} not found", code="USER_NOT_FOUND")
         return self.users[user_id]
+
+    async def get_member(self, user_id: str) -> Member:
+        user = await self.get_user(user_id)
+        return Member(user, self._memberships(user_id))
 
     async def get_user_by_email(self, email: str) -> User:
         for user in self.users.values():
@@ -70,15 +211,102 @@ class FakeIdentity:
                 return user
         raise NotFound(f"no user has email {email}", code="USER_NOT_FOUND")
 
-    async def add_user(
-        self, org: str, email: str, display_name: str, roles: Sequence[str], team: str = ""
-    ) -> User:
+    def _memberships(self, user_id: str, org: str | None = None) -> tuple[Membership, ...]:
+        held = [
+            Membership(o, t, _ordered(roles))
+            for (o, t, u), roles in self.roles.items()
+            if u == user_id and roles and (org is None or o == org)
+        ]
+        return tuple(sorted(held, key=lambda m: (m.org, m.team)))
+
+    def _register(self, email: str, display_name: str) -> User:
+        for user in self.users.values():
+            if user.email == email:
+                return user
         user = User(user_id=uuid.uuid4().hex, email=email, display_name=display_name)
         self.users[user.user_id] = user
         return user
 
+    async def add_user(
+        self, org: str, email: str, display_name: str, roles: Sequence[str], team: str = ""
+    ) -> User:
+        await self.get_org(org)
+        user = self._register(email, display_name)
+        self._set(org, team, user.user_id, roles)
+        return user
+
+    def _set(self, org: str, team: str, user_id: str, roles: Iterable[str]) -> None:
+        wanted = frozenset(roles)
+        if team and team not in self.teams.get(org, set()):
+            raise NotFound(f"team {org}/{team} not found", code="TEAM_NOT_FOUND")
+        if wanted and not wanted & _MEMBERSHIP_ANCHORS and wanted != {"ORG_OWNER"}:
+            raise InvalidArgument(
+                "a membership must include REGISTRY_READ, REGISTRY_USER or USER_ADMIN",
+                code="MEMBERSHIP_INVALID",
+            )
+        if team and "ORG_OWNER" in wanted:
+            raise InvalidArgument("ORG_OWNER is granted at org scope only", code="MEMBERSHIP_INVALID")
+        owners = {u for (o, t, u), r in self.roles.items() if o == org and not t and "ORG_OWNER" in r}
+        if "ORG_OWNER" in wanted and len(owners | {user_id}) > 2:
+            raise LimitExceeded(f"org {org} already has 2 owners", code="OWNER_LIMIT")
+        if not wanted:
+            self.roles.pop((org, team, user_id), None)
+        else:
+            self.roles[(org, team, user_id)] = wanted
+        self._record("RolesChanged", org, team=team, user_id=user_id, roles=list(_ordered(wanted)))
+
     async def remove_user(self, org: str, user_id: str) -> None:
-        self.users.pop(user_id, None)
+        await self.get_org(org)
+        if not self._memberships(user_id, org):
+            raise NotFound(f"user {user_id} is not a member of {org}", code="USER_NOT_FOUND")
+        owners = {u for (o, t, u), r in self.roles.items() if o == org and not t and "ORG_OWNER" in r}
+        if owners == {user_id}:
+            raise FailedPrecondition(f"the last owner cannot leave {org}", code="LAST_OWNER")
+        for scope in [k for k in self.roles if k[0] == org and k[2] == user_id]:
+            del self.roles[scope]
+        self._record("UserRemoved", org, user_id=user_id)
+
+    # -- teams and members ---------------------------------------------------------------------------------
+
+    async def create_team(self, org: str, team: str) -> Team:
+        await self.get_org(org)
+        if team in self.teams[org]:
+            raise AlreadyExists(f"team {org}/{team} already exists", code="TEAM_EXISTS")
+        self.teams[org].add(team)
+        self._record("TeamCreated", org, team=team)
+        return Team(org, team)
+
+    async def list_teams(self, org: str) -> tuple[Team, ...]:
+        await self.get_org(org)
+        return tuple(Team(org, name) for name in sorted(self.teams[org]))
+
+    async def list_users(
+        self, org: str, team: str = "", *, page_size: int = 0, page_token: str = ""
+    ) -> Page[Member]:
+        await self.get_org(org)
+        if team and team not in self.teams[org]:
+            raise NotFound(f"team {org}/{team} not found", code="TEAM_NOT_FOUND")
+        ids = {u for (o, t, u), r in self.roles.items() if o == org and r and (not team or t == team)}
+        members = sorted(
+            (Member(self.users[u], self._memberships(u, org)) for u in ids), key=lambda m: m.user.email
+        )
+        return _offset_page(members, page_size, page_token)
+
+    async def set_roles(
+        self, org: str, user_id: str, roles: Sequence[str], team: str = ""
+    ) -> tuple[Membership, ...]:
+        await self.get_org(org)
+        await self.get_user(user_id)
+        self._set(org, team, user_id, roles)
+        return self._memberships(user_id, org)
+
+    async def remove_user_from_team(self, org: str, team: str, user_id: str) -> None:
+        await self.get_org(org)
+        if (org, team, user_id) not in self.roles:
+            raise NotFound(f"user {user_id} is not a member of {org}/{team}", code="MEMBERSHIP_NOT_FOUND")
+        self._set(org, team, user_id, ())
+
+    # -- decisions -----------------------------------------------------------------------------------------
 
     async def check_access(self, user_id: str, repository: str, capabilities: Iterable[str]) -> AccessResult:
         self.check_access_calls += 1
@@ -87,53 +315,384 @@ class FakeIdentity:
         reason = "" if granted == asked else f"you have no role that allows this on {repository}"
         return AccessResult(granted=frozenset(granted), denial_reason=reason)
 
+    async def check_org_access(self, user_id: str, org: str, capability: str, team: str = "") -> Permission:
+        self.check_org_access_calls += 1
+        org_roles = self.roles_of(org, user_id)
+        if "ORG_OWNER" in org_roles:
+            return Permission(True)
+        if not team or capability == "ADD_TEAMS":
+            allowed, scope = capability in _capabilities(org_roles), org
+        else:
+            reach = _USER_ADMIN_TEAM_REACH if "USER_ADMIN" in org_roles else frozenset()
+            allowed = capability in _capabilities(self.roles_of(org, user_id, team)) | reach
+            scope = f"{org}/{team}"
+        reason = (
+            "" if allowed else f"your roles in {scope} do not allow {capability.lower().replace('_', ' ')}"
+        )
+        return Permission(allowed, reason)
+
+    async def check_grant(
+        self,
+        granter_user_id: str,
+        org: str,
+        roles: Sequence[str],
+        *,
+        team: str = "",
+        user_id: str = "",
+        email: str = "",
+    ) -> Permission:
+        held_at_org = self.roles_of(org, granter_user_id)
+        if "ORG_OWNER" in held_at_org:
+            return Permission(True)
+        scope = f"{org}/{team}" if team else org
+        held = held_at_org | self.roles_of(org, granter_user_id, team)
+        if "USER_ADMIN" not in held:
+            return Permission(False, f"only ORG_OWNER or USER_ADMIN may grant roles in {scope}")
+        if not user_id and email:
+            user_id = next((u.user_id for u in self.users.values() if u.email == email), "")
+        lacking = (frozenset(roles) ^ self.roles_of(org, user_id, team)) - held
+        if lacking:
+            return Permission(
+                False,
+                f"USER_ADMIN may only grant or revoke roles it holds itself; in {scope} it lacks"
+                f" {', '.join(_ordered(lacking))}",
+            )
+        return Permission(True)
+
+    # -- invitations and sessions --------------------------------------------------------------------------
+
+    async def invite_user(
+        self,
+        org: str,
+        email: str,
+        display_name: str,
+        roles: Sequence[str],
+        *,
+        invited_by: str,
+        team: str = "",
+    ) -> IssuedInvitation:
+        await self.get_org(org)
+        if team and team not in self.teams[org]:
+            raise NotFound(f"team {org}/{team} not found", code="TEAM_NOT_FOUND")
+        if "@" not in email:
+            raise InvalidArgument(f"{email[:64]!r} is not an email address", code="EMAIL_INVALID")
+        if not roles:
+            raise InvalidArgument("an invitation needs at least one role", code="ROLES_EMPTY")
+        token = "hgi_" + secrets.token_urlsafe(24)
+        invitation = Invitation(
+            invitation_id=uuid.uuid4().hex,
+            org=org,
+            team=team,
+            email=email,
+            display_name=display_name,
+            roles=_ordered(roles),
+            invited_by=invited_by,
+            expires_at=int(time.time()) + INVITATION_SECONDS,
+            status="pending",
+        )
+        self.invitations[token] = invitation
+        self._record("UserInvited", org, email=email, team=team, roles=list(invitation.roles))
+        return IssuedInvitation(invitation, token)
+
+    async def accept_invitation(self, token: str, password: str, display_name: str = "") -> Member:
+        invitation = self.invitations.get(token)
+        if invitation is None or invitation.status != "pending":
+            raise NotFound("the invitation is unknown or was already used", code="INVITATION_INVALID")
+        if len(password) < 8:
+            raise InvalidArgument("a password needs at least 8 characters", code="PASSWORD_TOO_SHORT")
+        user = self._register(invitation.email, display_name or invitation.display_name)
+        self.passwords[user.user_id] = password
+        self._set(invitation.org, invitation.team, user.user_id, invitation.roles)
+        self.invitations[token] = dataclasses.replace(invitation, status="accepted")
+        self._record("InvitationAccepted", invitation.org, user_id=user.user_id)
+        return Member(user, self._memberships(user.user_id))
+
+    async def login(self, email: str, password: str) -> Session:
+        user = next((u for u in self.users.values() if u.email == email), None)
+        if user is None or not password or self.passwords.get(user.user_id) != password:
+            raise Unauthenticated("wrong email or password", code="LOGIN_FAILED")
+        token = "hgs_" + secrets.token_urlsafe(24)
+        expires_at = int(time.time()) + SESSION_SECONDS
+        self.sessions[token] = VerifiedSession(uuid.uuid4().hex, user, expires_at)
+        return Session(token=token, expires_at=expires_at, user=user)
+
+    async def verify_session(self, token: str) -> VerifiedSession:
+        session = self.sessions.get(token)
+        if session is None:
+            raise Unauthenticated("the session is not valid; log in again", code="SESSION_INVALID")
+        if session.expires_at <= time.time():
+            raise Unauthenticated("the session has expired; log in again", code="SESSION_EXPIRED")
+        return session
+
+    async def logout(self, token: str) -> None:
+        self.sessions.pop(token, None)
+
+    async def list_events(
+        self,
+        org: str,
+        *,
+        types: Sequence[str] = (),
+        actor: str = "",
+        since: int = 0,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[AuditEvent]:
+        await self.get_org(org)
+        wanted = {t.rsplit(".", 1)[-1] for t in types}
+        events = [
+            e
+            for e in self.events
+            if e.org == org
+            and (not wanted or e.type.rsplit(".", 1)[-1] in wanted)
+            and (not actor or e.actor == actor)
+            and e.time >= since
+        ]
+        return _offset_page(events, page_size, page_token)
+
     async def serving(self) -> bool:
         return self.healthy
 
 
+#: What a key may include.
+KEY_SERVICES: Final = frozenset({"registry", "admin"})
+SCOPE_ACTIONS: Final = frozenset({"get", "list", "push", "delete"})
+ENTITY_TYPES: Final = frozenset({"container", "model", "resource", "chart"})
+PERSONAL_KEYS_PER_USER: Final = 8
+SERVICE_KEYS_PER_ORG: Final = 50
+MIN_KEY_SECONDS: Final = 3600
+
+
 class FakeKeys:
+    """API keys in memory: secrets -> key ids -> metadata, with the limits and states the gateway shows."""
+
     def __init__(self) -> None:
-        self.keys: dict[str, KeyInfo] = {}
+        self.by_id: dict[str, KeyInfo] = {}
+        self.secrets: dict[str, str] = {}
         self.refusals: dict[str, DomainError] = {}
+        self.deleted: set[str] = set()
+        self.revocations: dict[str, str] = {}
         self.authenticate_calls = 0
         self.healthy = True
 
+    @property
+    def keys(self) -> dict[str, KeyInfo]:
+        """Live secrets and their keys."""
+        return {secret: self.by_id[key_id] for secret, key_id in self.secrets.items()}
+
     def add(self, secret: str, key: KeyInfo) -> None:
-        self.keys[secret] = key
+        self.by_id[key.key_id] = key
+        self.secrets[secret] = key.key_id
 
     def refuse(self, secret: str, error: DomainError) -> None:
         """Make `secret` fail authentication with `error` (a revoked or expired key)."""
-        self.keys.pop(secret, None)
+        self.secrets.pop(secret, None)
         self.refusals[secret] = error
+
+    def _issue(self, key: KeyInfo) -> IssuedKey:
+        secret = f"{key.prefix}_{secrets.token_urlsafe(32)}"
+        self.add(secret, key)
+        return IssuedKey(key, secret)
+
+    def _live(self, key: KeyInfo) -> bool:
+        return key.key_id not in self.deleted and key.status in ("ACTIVE", "INACTIVE")
+
+    def _new(
+        self,
+        org: str,
+        user_id: str,
+        name: str,
+        services: Sequence[str],
+        *,
+        expires_in_seconds: int = 0,
+        key_type: str = "PERSONAL",
+        scopes: tuple[KeyScope, ...] = (),
+        created_by: str = "",
+    ) -> KeyInfo:
+        _check_name(name)
+        _check_services(services)
+        if expires_in_seconds and expires_in_seconds < MIN_KEY_SECONDS:
+            raise InvalidArgument(
+                f"a key lives at least {MIN_KEY_SECONDS} seconds", code="KEY_EXPIRY_TOO_SHORT"
+            )
+        now = int(time.time())
+        return KeyInfo(
+            key_id=uuid.uuid4().hex,
+            org=org,
+            user_id=user_id,
+            services=frozenset(services),
+            expires_at=now + expires_in_seconds if expires_in_seconds else 0,
+            prefix="hgr_" + secrets.token_hex(4),
+            key_type=key_type,
+            scopes=scopes,
+            name=name,
+            created_at=now,
+            created_by=created_by or user_id,
+        )
 
     async def issue_personal_key(
         self, org: str, user_id: str, name: str, services: Sequence[str], expires_in_seconds: int = 0
     ) -> IssuedKey:
-        prefix = "hgr_" + secrets.token_hex(4)
-        secret = f"{prefix}_{secrets.token_urlsafe(24)}"
-        key_id = uuid.uuid4().hex
-        self.keys[secret] = KeyInfo(
-            key_id=key_id, org=org, user_id=user_id, services=frozenset(services), prefix=prefix
+        held = [k for k in self.by_id.values() if k.user_id == user_id and k.key_type == "PERSONAL"]
+        if sum(self._live(k) for k in held) >= PERSONAL_KEYS_PER_USER:
+            raise LimitExceeded(
+                f"a user holds at most {PERSONAL_KEYS_PER_USER} personal keys; delete one first",
+                code="PERSONAL_KEY_LIMIT",
+            )
+        return self._issue(self._new(org, user_id, name, services, expires_in_seconds=expires_in_seconds))
+
+    async def issue_service_key(
+        self,
+        org: str,
+        name: str,
+        services: Sequence[str],
+        scopes: Iterable[KeyScope],
+        *,
+        expires_in_seconds: int = 0,
+        created_by: str = "",
+    ) -> IssuedKey:
+        scopes = tuple(scopes)
+        _check_scopes(scopes)
+        held = [k for k in self.by_id.values() if k.org == org and k.key_type == "SERVICE"]
+        if sum(self._live(k) for k in held) >= SERVICE_KEYS_PER_ORG:
+            raise LimitExceeded(
+                f"an org holds at most {SERVICE_KEYS_PER_ORG} service keys", code="SERVICE_KEY_LIMIT"
+            )
+        key = self._new(
+            org,
+            "",
+            name,
+            services,
+            expires_in_seconds=expires_in_seconds,
+            key_type="SERVICE",
+            scopes=scopes,
+            created_by=created_by,
         )
-        return IssuedKey(key_id=key_id, secret=secret, prefix=prefix)
+        return self._issue(key)
+
+    async def issue_legacy_key(self, org: str, user_id: str) -> IssuedKey:
+        for key in list(self.by_id.values()):
+            if key.user_id == user_id and key.org == org and key.key_type == "LEGACY" and self._live(key):
+                await self.revoke_key(key.key_id, "regenerated")
+        return self._issue(self._new(org, user_id, "legacy", sorted(KEY_SERVICES), key_type="LEGACY"))
 
     async def authenticate(self, secret: str) -> KeyInfo:
         self.authenticate_calls += 1
         if secret in self.refusals:
             raise self.refusals[secret]
-        if secret not in self.keys:
+        key = self.by_id.get(self.secrets.get(secret, ""))
+        if key is None:
             raise Unauthenticated("the API key is not valid", code="KEY_INVALID")
-        return self.keys[secret]
+        if key.status == "REVOKED":
+            raise Unauthenticated(f"API key {key.prefix} has been revoked", code="KEY_REVOKED")
+        if key.status == "INACTIVE":
+            raise Unauthenticated(
+                f"API key {key.prefix} is inactive; activate it to use it again", code="KEY_INACTIVE"
+            )
+        return key
+
+    async def get_key(self, key_id: str) -> KeyInfo:
+        key = self.by_id.get(key_id)
+        if key is None or key_id in self.deleted:
+            raise NotFound(f"API key {key_id} does not exist", code="KEY_NOT_FOUND")
+        return key
+
+    async def list_keys(self, user_id: str) -> tuple[KeyInfo, ...]:
+        mine = [k for k in self.by_id.values() if k.user_id == user_id and k.key_id not in self.deleted]
+        return tuple(sorted(mine, key=lambda k: k.created_at))
+
+    async def list_org_keys(
+        self,
+        org: str,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        user_id: str = "",
+        include_dead: bool = False,
+    ) -> Page[KeyInfo]:
+        keys = [
+            k
+            for k in self.by_id.values()
+            if k.org == org and (not user_id or k.user_id == user_id) and (include_dead or self._live(k))
+        ]
+        return _offset_page(sorted(keys, key=lambda k: k.created_at), page_size, page_token)
+
+    async def _changeable(self, key_id: str) -> KeyInfo:
+        key = await self.get_key(key_id)
+        if key.status == "REVOKED":
+            raise FailedPrecondition(f"API key {key.prefix} has been revoked", code="KEY_REVOKED")
+        return key
+
+    async def rotate_key(self, key_id: str) -> IssuedKey:
+        key = await self._changeable(key_id)
+        for secret in [s for s, k in self.secrets.items() if k == key_id]:
+            del self.secrets[secret]
+        return self._issue(key)
+
+    async def set_key_active(self, key_id: str, active: bool) -> KeyInfo:
+        key = await self._changeable(key_id)
+        self.by_id[key_id] = dataclasses.replace(key, status="ACTIVE" if active else "INACTIVE")
+        return self.by_id[key_id]
+
+    async def update_key(
+        self,
+        key_id: str,
+        *,
+        name: str | None = None,
+        services: Sequence[str] | None = None,
+        scopes: Iterable[KeyScope] | None = None,
+    ) -> KeyInfo:
+        key = await self._changeable(key_id)
+        if name is not None:
+            _check_name(name)
+            key = dataclasses.replace(key, name=name)
+        if services is not None:
+            _check_services(services)
+            key = dataclasses.replace(key, services=frozenset(services))
+        if scopes is not None:
+            if key.key_type != "SERVICE":
+                raise FailedPrecondition("only service keys have scopes", code="KEY_SCOPES_UNSUPPORTED")
+            scopes = tuple(scopes)
+            _check_scopes(scopes)
+            key = dataclasses.replace(key, scopes=scopes)
+        self.by_id[key_id] = key
+        return key
 
     async def revoke_key(self, key_id: str, reason: str) -> None:
-        for secret, key in list(self.keys.items()):
-            if key.key_id == key_id:
-                self.refuse(
-                    secret, Unauthenticated(f"API key {key.prefix} has been revoked", code="KEY_REVOKED")
-                )
+        key = await self.get_key(key_id)
+        self.by_id[key_id] = dataclasses.replace(key, status="REVOKED")
+        self.revocations[key_id] = reason
+
+    async def delete_key(self, key_id: str) -> None:
+        await self.revoke_key(key_id, "deleted")
+        self.deleted.add(key_id)
 
     async def serving(self) -> bool:
         return self.healthy
+
+
+def _check_name(name: str) -> None:
+    if not 1 <= len(name.strip()) <= 64 or not name.isprintable():
+        raise InvalidArgument("a key name must be 1 to 64 printable characters", code="KEY_NAME_INVALID")
+
+
+def _check_services(services: Sequence[str]) -> None:
+    if not services:
+        raise InvalidArgument("a key must include at least one service", code="KEY_SERVICES_EMPTY")
+    unknown = set(services) - KEY_SERVICES
+    if unknown:
+        raise InvalidArgument(f"unknown service {sorted(unknown)[0]!r}", code="KEY_SERVICE_UNKNOWN")
+
+
+def _check_scopes(scopes: Sequence[KeyScope]) -> None:
+    if not scopes:
+        raise InvalidArgument("a service key needs at least one scope", code="KEY_SCOPES_EMPTY")
+    for scope in scopes:
+        if not scope.actions or scope.actions - SCOPE_ACTIONS:
+            raise InvalidArgument("scope actions are get, list, push, delete", code="KEY_SCOPE_INVALID")
+        if scope.entity_types - ENTITY_TYPES:
+            raise InvalidArgument(
+                "scope entity types are container, model, resource, chart", code="KEY_SCOPE_INVALID"
+            )
 
 
 @dataclasses.dataclass

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +32,107 @@ class User:
 
 
 @dataclasses.dataclass(frozen=True)
+class Team:
+    org: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Membership:
+    """The roles (names such as "REGISTRY_USER") a user holds at an org (`team` empty) or one team of it."""
+
+    org: str
+    team: str
+    roles: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """A user with memberships: all of them (`get_member`), or those in one org (`list_users`)."""
+
+    user: User
+    memberships: tuple[Membership, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; `next_page_token` is empty on the last page."""
+
+    items: tuple[T, ...]
+    next_page_token: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Permission:
+    """Identity's answer to "may this user do that": allowed, or one sentence saying why not."""
+
+    allowed: bool
+    denial_reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Invitation:
+    invitation_id: str
+    org: str
+    #: Empty for an org-level invitation.
+    team: str
+    email: str
+    display_name: str
+    roles: tuple[str, ...]
+    invited_by: str
+    #: Unix seconds.
+    expires_at: int
+    #: pending, accepted or expired.
+    status: str
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuedInvitation:
+    """An invitation just made, with its one-time acceptance token (never in a repr, a log or a cache)."""
+
+    invitation: Invitation
+    token: str = dataclasses.field(repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Session:
+    """A session just started by a login; its token is shown once."""
+
+    token: str = dataclasses.field(repr=False)
+    #: Unix seconds.
+    expires_at: int
+    user: User
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifiedSession:
+    """Who a session token belongs to (no token)."""
+
+    session_id: str
+    user: User
+    #: Unix seconds.
+    expires_at: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditEvent:
+    event_id: str
+    #: Stable type name, e.g. hangar.identity.v1.UserRemoved.
+    type: str
+    #: The service that recorded it.
+    service: str
+    org: str
+    #: The user who caused it; empty for the system.
+    actor: str
+    #: Unix microseconds.
+    time: int
+    #: The event's public fields as JSON.
+    payload_json: str
+    correlation_id: str = ""
+    causation_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class AccessResult:
     """Which of the asked capabilities (names such as "DOWNLOAD_ARTIFACTS") a user holds on a repository."""
 
@@ -37,17 +141,21 @@ class AccessResult:
 
 
 @dataclasses.dataclass(frozen=True)
-class IssuedKey:
-    """A key just issued. Its secret is shown once: it never appears in a repr, a log or a cache key."""
+class KeyScope:
+    """One grant of a service key: actions (get, list, push, delete) x entity types (container, model,
+    resource, chart; empty means all), within the org, or narrowed to one team or one repository."""
 
-    key_id: str
-    secret: str = dataclasses.field(repr=False)
-    prefix: str
+    actions: frozenset[str]
+    entity_types: frozenset[str] = frozenset()
+    #: Narrows the scope to one team's repositories (org/team/*); empty for the whole org.
+    team: str = ""
+    #: Narrows the scope to one repository (org/name or org/team/name); empty for all in the scope.
+    repository: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
 class KeyInfo:
-    """An authenticated API key and the principal it acts for (no secret)."""
+    """An API key's metadata (an authenticated key, or one listed): never its secret."""
 
     key_id: str
     org: str
@@ -57,7 +165,34 @@ class KeyInfo:
     #: Unix seconds; 0 when the key never expires.
     expires_at: int = 0
     prefix: str = ""
+    #: PERSONAL, SERVICE or LEGACY.
     key_type: str = "PERSONAL"
+    #: Service keys only: what the key may do, each scope granting on its own.
+    scopes: tuple[KeyScope, ...] = ()
+    name: str = ""
+    #: ACTIVE, INACTIVE, REVOKED or EXPIRED.
+    status: str = "ACTIVE"
+    #: Unix seconds; 0 when unknown / never.
+    created_at: int = 0
+    last_used_at: int = 0
+    #: The user who issued the key (for service keys: the admin who created it).
+    created_by: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuedKey:
+    """A key just issued or rotated. Its secret is shown once: never in a repr, a log or a cache key."""
+
+    key: KeyInfo
+    secret: str = dataclasses.field(repr=False)
+
+    @property
+    def key_id(self) -> str:
+        return self.key.key_id
+
+    @property
+    def prefix(self) -> str:
+        return self.key.prefix
 
 
 @dataclasses.dataclass(frozen=True)

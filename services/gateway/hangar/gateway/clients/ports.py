@@ -11,16 +11,26 @@ from typing import Protocol
 
 from hangar.gateway.clients.model import (
     AccessResult,
+    AuditEvent,
     BlobInfo,
     CreatedOrg,
+    IssuedInvitation,
     IssuedKey,
     KeyInfo,
+    KeyScope,
+    Member,
+    Membership,
     Org,
+    Page,
+    Permission,
     PutManifestResult,
+    Session,
     StoredManifest,
     TagPage,
+    Team,
     UploadStatus,
     User,
+    VerifiedSession,
 )
 
 
@@ -45,6 +55,67 @@ class IdentityPort(Protocol):
         self, user_id: str, repository: str, capabilities: Iterable[str]
     ) -> AccessResult: ...
 
+    async def get_member(self, user_id: str) -> Member: ...
+
+    async def create_team(self, org: str, team: str) -> Team: ...
+
+    async def list_teams(self, org: str) -> tuple[Team, ...]: ...
+
+    async def list_users(
+        self, org: str, team: str = "", *, page_size: int = 0, page_token: str = ""
+    ) -> Page[Member]: ...
+
+    async def set_roles(
+        self, org: str, user_id: str, roles: Sequence[str], team: str = ""
+    ) -> tuple[Membership, ...]: ...
+
+    async def remove_user_from_team(self, org: str, team: str, user_id: str) -> None: ...
+
+    async def check_org_access(
+        self, user_id: str, org: str, capability: str, team: str = ""
+    ) -> Permission: ...
+
+    async def check_grant(
+        self,
+        granter_user_id: str,
+        org: str,
+        roles: Sequence[str],
+        *,
+        team: str = "",
+        user_id: str = "",
+        email: str = "",
+    ) -> Permission: ...
+
+    async def invite_user(
+        self,
+        org: str,
+        email: str,
+        display_name: str,
+        roles: Sequence[str],
+        *,
+        invited_by: str,
+        team: str = "",
+    ) -> IssuedInvitation: ...
+
+    async def accept_invitation(self, token: str, password: str, display_name: str = "") -> Member: ...
+
+    async def login(self, email: str, password: str) -> Session: ...
+
+    async def verify_session(self, token: str) -> VerifiedSession: ...
+
+    async def logout(self, token: str) -> None: ...
+
+    async def list_events(
+        self,
+        org: str,
+        *,
+        types: Sequence[str] = (),
+        actor: str = "",
+        since: int = 0,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[AuditEvent]: ...
+
     async def serving(self) -> bool: ...
 
 
@@ -53,9 +124,51 @@ class KeysPort(Protocol):
         self, org: str, user_id: str, name: str, services: Sequence[str], expires_in_seconds: int = 0
     ) -> IssuedKey: ...
 
+    async def issue_service_key(
+        self,
+        org: str,
+        name: str,
+        services: Sequence[str],
+        scopes: Iterable[KeyScope],
+        *,
+        expires_in_seconds: int = 0,
+        created_by: str = "",
+    ) -> IssuedKey: ...
+
+    async def issue_legacy_key(self, org: str, user_id: str) -> IssuedKey: ...
+
     async def authenticate(self, secret: str) -> KeyInfo: ...
 
+    async def get_key(self, key_id: str) -> KeyInfo: ...
+
+    async def list_keys(self, user_id: str) -> tuple[KeyInfo, ...]: ...
+
+    async def list_org_keys(
+        self,
+        org: str,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        user_id: str = "",
+        include_dead: bool = False,
+    ) -> Page[KeyInfo]: ...
+
+    async def rotate_key(self, key_id: str) -> IssuedKey: ...
+
+    async def set_key_active(self, key_id: str, active: bool) -> KeyInfo: ...
+
+    async def update_key(
+        self,
+        key_id: str,
+        *,
+        name: str | None = None,
+        services: Sequence[str] | None = None,
+        scopes: Iterable[KeyScope] | None = None,
+    ) -> KeyInfo: ...
+
     async def revoke_key(self, key_id: str, reason: str) -> None: ...
+
+    async def delete_key(self, key_id: str) -> None: ...
 
     async def serving(self) -> bool: ...
 
