@@ -83,6 +83,20 @@ async def test_a_refused_key_keeps_its_reason_and_is_not_asked_again_at_once(
     assert keys.authenticate_calls == 1
 
 
+async def test_an_inactive_key_is_asked_again_so_reactivation_works_on_the_next_request(
+    signing: Ed25519PrivateKey,
+) -> None:
+    keys = FakeKeys()
+    keys.refuse(SECRET, Unauthenticated("API key hgr_abcdefgh is inactive", code="KEY_INACTIVE"))
+    auth = authenticator(keys, signing)
+    with pytest.raises(Unauthenticated) as refused:
+        await auth.key(SECRET)
+    assert refused.value.code == "KEY_INACTIVE"
+    keys.add(SECRET, KEY)  # activated again
+    assert await auth.key(SECRET) == KEY
+    assert keys.authenticate_calls == 2
+
+
 async def test_a_cached_key_that_reaches_its_expiry_is_refused(signing: Ed25519PrivateKey) -> None:
     keys = FakeKeys()
     keys.add(

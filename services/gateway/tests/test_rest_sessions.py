@@ -82,8 +82,8 @@ async def test_an_invitation_is_accepted_once(client: httpx.AsyncClient, fakes: 
         f"{API}/invitations/{issued.token}/accept", json={"password": "a-long-password"}
     )
     assert first.status_code == 200
-    assert second.status_code == 404
-    assert second.json()["error"]["code"] == "INVITATION_INVALID"
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "INVITATION_USED"
 
 
 async def test_accepting_without_a_password_is_400_naming_the_field(client: httpx.AsyncClient) -> None:

@@ -86,6 +86,10 @@ def secret_fingerprint(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
+#: Refusals that a later change of the key can lift, so they are asked afresh every time.
+TRANSIENT_REFUSALS = frozenset({"KEY_INACTIVE"})
+
+
 class Authenticator:
     """Resolves API keys (through keys, cached) and access tokens (locally) to principals."""
 
@@ -127,7 +131,9 @@ class Authenticator:
                 cached = await self._keys.authenticate(secret)
             except Unauthenticated as refused:
                 cached = refused
-            if generation == self._generation:
+            # An inactive key can be activated again: that refusal is never reused, the others are final.
+            transient = isinstance(cached, Unauthenticated) and cached.code in TRANSIENT_REFUSALS
+            if generation == self._generation and not transient:
                 self._cache.put(fingerprint, cached)
         if isinstance(cached, Unauthenticated):
             raise Unauthenticated(cached.message, code=cached.code, detail=cached.detail)

@@ -395,11 +395,14 @@ class FakeIdentity:
         return IssuedInvitation(invitation, token)
 
     async def accept_invitation(self, token: str, password: str, display_name: str = "") -> Member:
+        # As the real service: 12..256 characters; unknown -> NOT_FOUND; used -> FAILED_PRECONDITION.
+        if not 12 <= len(password) <= 256:
+            raise InvalidArgument("a password has 12 to 256 characters", code="PASSWORD_INVALID")
         invitation = self.invitations.get(token)
-        if invitation is None or invitation.status != "pending":
-            raise NotFound("the invitation is unknown or was already used", code="INVITATION_INVALID")
-        if len(password) < 8:
-            raise InvalidArgument("a password needs at least 8 characters", code="PASSWORD_TOO_SHORT")
+        if invitation is None:
+            raise NotFound("the invitation is unknown", code="INVITATION_INVALID")
+        if invitation.status != "pending":
+            raise FailedPrecondition("the invitation was already used", code="INVITATION_USED")
         user = self._register(invitation.email, display_name or invitation.display_name)
         self.passwords[user.user_id] = password
         self._set(invitation.org, invitation.team, user.user_id, invitation.roles)
@@ -425,7 +428,8 @@ class FakeIdentity:
         return session
 
     async def logout(self, token: str) -> None:
-        self.sessions.pop(token, None)
+        if self.sessions.pop(token, None) is None:
+            raise Unauthenticated("the session is not valid", code="SESSION_INVALID")
 
     async def list_events(
         self,
@@ -480,6 +484,7 @@ class FakeKeys:
         return {secret: self.by_id[key_id] for secret, key_id in self.secrets.items()}
 
     def add(self, secret: str, key: KeyInfo) -> None:
+        self.refusals.pop(secret, None)
         self.by_id[key.key_id] = key
         self.secrets[secret] = key.key_id
 
@@ -650,7 +655,7 @@ class FakeKeys:
             key = dataclasses.replace(key, services=frozenset(services))
         if scopes is not None:
             if key.key_type != "SERVICE":
-                raise FailedPrecondition("only service keys have scopes", code="KEY_SCOPES_UNSUPPORTED")
+                raise FailedPrecondition("only service keys have scopes", code="KEY_TYPE_MISMATCH")
             scopes = tuple(scopes)
             _check_scopes(scopes)
             key = dataclasses.replace(key, scopes=scopes)
@@ -685,13 +690,13 @@ def _check_services(services: Sequence[str]) -> None:
 
 def _check_scopes(scopes: Sequence[KeyScope]) -> None:
     if not scopes:
-        raise InvalidArgument("a service key needs at least one scope", code="KEY_SCOPES_EMPTY")
+        raise InvalidArgument("a service key needs at least one scope", code="SCOPE_INVALID")
     for scope in scopes:
         if not scope.actions or scope.actions - SCOPE_ACTIONS:
-            raise InvalidArgument("scope actions are get, list, push, delete", code="KEY_SCOPE_INVALID")
+            raise InvalidArgument("scope actions are get, list, push, delete", code="SCOPE_INVALID")
         if scope.entity_types - ENTITY_TYPES:
             raise InvalidArgument(
-                "scope entity types are container, model, resource, chart", code="KEY_SCOPE_INVALID"
+                "scope entity types are container, model, resource, chart", code="SCOPE_INVALID"
             )
 
 

@@ -58,15 +58,13 @@ def router(rest: Rest) -> APIRouter:
             known = {team.name for team in await rest.identity.list_teams(org)}
             unknown = sorted(teams - known)
             if unknown:
-                raise InvalidArgument(
-                    f"scope team {unknown[0]} is not a team of {org}", code="KEY_SCOPE_INVALID"
-                )
+                raise InvalidArgument(f"scope team {unknown[0]} is not a team of {org}", code="SCOPE_INVALID")
         for scope in scopes:
             inside = f"{org}/{scope.team}/" if scope.team else f"{org}/"
             if scope.repository and not scope.repository.startswith(inside):
                 raise InvalidArgument(
                     f"scope repository {scope.repository} is not in {inside.rstrip('/')}",
-                    code="KEY_SCOPE_INVALID",
+                    code="SCOPE_INVALID",
                 )
         return scopes
 
