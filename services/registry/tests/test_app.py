@@ -14,7 +14,7 @@ from sqlalchemy import Table, func, select, text
 from hangar.kit import schema, testing
 from hangar.kit.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from hangar.kit.uow import UnitOfWorkFactory
-from hangar.registry.app import App
+from hangar.registry.app import App, Deletion
 from hangar.registry.domain import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
 from hangar.registry.store import (
     MIGRATIONS,
@@ -86,6 +86,13 @@ async def refusal(call: Any, kind: type[DomainError] = DomainError) -> DomainErr
     with pytest.raises(kind) as caught:
         await call
     return caught.value
+
+
+async def event_types(uow: UnitOfWorkFactory[Any], after: int = 0) -> list[str]:
+    """The type names of the events recorded after the first `after`, in order."""
+    query = select(schema.events.c.type).order_by(schema.events.c.position).offset(after)
+    async with uow(readonly=True) as unit:
+        return [name.rsplit(".", 1)[-1] for name in (await unit.session.execute(query)).scalars()]
 
 
 # -- manifests --------------------------------------------------------------------------------------------
@@ -288,6 +295,118 @@ async def test_tags_of_a_repository_without_tags_or_without_existence(app: App) 
     assert (await refusal(app.list_tags(REPO, -1, None), InvalidArgument)).code == "PAGINATION_NUMBER_INVALID"
 
 
+# -- deletes ----------------------------------------------------------------------------------------------
+
+
+async def test_deleting_by_digest_removes_the_manifest_and_every_tag_pointing_at_it(
+    app: App, uow: UnitOfWorkFactory[Any]
+) -> None:
+    first, second = image(), image(LAYERS[:1])
+    await link(app, CONFIG, *LAYERS)
+    digest, _ = await app.put_manifest(REPO, "v1", OCI_MANIFEST, first)
+    await app.put_manifest(REPO, "latest", OCI_MANIFEST, first)
+    other, _ = await app.put_manifest(REPO, "v2", OCI_MANIFEST, second)
+    before = await count(uow, schema.events)
+
+    assert await app.delete_manifest(REPO, digest) == Deletion(
+        digest, ("latest", "v1"), manifest_deleted=True
+    )
+
+    assert await event_types(uow, before) == ["TagDeleted", "TagDeleted", "ManifestDeleted"]
+    for reference in (digest, "v1", "latest"):
+        assert (await refusal(app.get_manifest(REPO, reference), NotFound)).code == "MANIFEST_UNKNOWN"
+    assert await app.list_tags(REPO, None, None) == (["v2"], False)
+    assert (await app.get_manifest(REPO, other))[2] == second
+    assert await count(uow, manifests, repository=REPO) == 1
+    assert await app.stat_blob(REPO, digest_of(LAYERS[1])) == len(LAYERS[1])  # blobs stay until GC
+
+
+async def test_deleting_a_tag_leaves_the_manifest_and_its_other_tags(
+    app: App, uow: UnitOfWorkFactory[Any]
+) -> None:
+    content = image()
+    await link(app, CONFIG, *LAYERS)
+    digest, _ = await app.put_manifest(REPO, "v1", OCI_MANIFEST, content)
+    await app.put_manifest(REPO, "stable", OCI_MANIFEST, content)
+    before = await count(uow, schema.events)
+
+    assert await app.delete_manifest(REPO, "v1") == Deletion(digest, ("v1",), manifest_deleted=False)
+
+    assert await event_types(uow, before) == ["TagDeleted"]
+    assert (await refusal(app.get_manifest(REPO, "v1"), NotFound)).code == "MANIFEST_UNKNOWN"
+    assert await app.get_manifest(REPO, digest) == (digest, OCI_MANIFEST, content)
+    assert await app.get_manifest(REPO, "stable") == (digest, OCI_MANIFEST, content)
+    assert await app.list_tags(REPO, None, None) == (["stable"], False)
+
+
+async def test_a_child_of_an_index_is_refused_until_the_index_is_deleted(
+    app: App, uow: UnitOfWorkFactory[Any]
+) -> None:
+    amd64, arm64 = image(LAYERS[:1]), image(LAYERS[1:])
+    await link(app, CONFIG, *LAYERS)
+    for child in (amd64, arm64):
+        await app.put_manifest(REPO, digest_of(child), OCI_MANIFEST, child)
+    multi, _ = await app.put_manifest(REPO, "multi", OCI_INDEX, index([amd64, arm64]))
+    before = await count(uow, schema.events)
+
+    refused = await refusal(app.delete_manifest(REPO, digest_of(amd64)), FailedPrecondition)
+    assert refused.code == "MANIFEST_REFERENCED"
+    assert multi in refused.message and refused.detail == multi
+    assert await count(uow, schema.events) == before
+    assert (await app.get_manifest(REPO, digest_of(amd64)))[2] == amd64
+
+    assert await app.delete_manifest(REPO, multi) == Deletion(multi, ("multi",), manifest_deleted=True)
+    assert await count(uow, manifest_references) == 0
+    await app.delete_manifest(REPO, digest_of(amd64))
+    assert (await refusal(app.get_manifest(REPO, digest_of(amd64)), NotFound)).code == "MANIFEST_UNKNOWN"
+
+
+async def test_an_index_in_another_repository_does_not_hold_a_manifest_back(app: App) -> None:
+    child = image()
+    for repository in (REPO, "acme/mirror"):
+        await link(app, CONFIG, *LAYERS, repository=repository)
+        await app.put_manifest(repository, digest_of(child), OCI_MANIFEST, child)
+    await app.put_manifest("acme/mirror", "multi", OCI_INDEX, index([child]))
+    deletion = await app.delete_manifest(REPO, digest_of(child))
+    assert deletion.manifest_deleted
+    assert (await app.get_manifest("acme/mirror", digest_of(child)))[2] == child
+
+
+async def test_deleting_what_is_not_there_is_refused_with_the_oci_codes(
+    app: App, uow: UnitOfWorkFactory[Any]
+) -> None:
+    await link(app, CONFIG, *LAYERS)
+    digest, _ = await app.put_manifest(REPO, "v1", OCI_MANIFEST, image())
+    before = await count(uow, schema.events)
+    assert (await refusal(app.delete_manifest(REPO, "v2"), NotFound)).code == "MANIFEST_UNKNOWN"
+    unknown = digest_of(b"never pushed")
+    refused = await refusal(app.delete_manifest(REPO, unknown), NotFound)
+    assert refused.code == "MANIFEST_UNKNOWN" and unknown in refused.message
+    assert (await refusal(app.delete_manifest("acme/none", digest), NotFound)).code == "NAME_UNKNOWN"
+    assert (await refusal(app.delete_manifest("acme/none", "v1"), NotFound)).code == "NAME_UNKNOWN"
+    assert (await refusal(app.delete_manifest(REPO, "-v1"), InvalidArgument)).code == "TAG_INVALID"
+    assert (await refusal(app.delete_manifest(REPO, "sha256:x"), InvalidArgument)).code == "DIGEST_INVALID"
+    assert (await refusal(app.delete_manifest("Acme/Web", "v1"), InvalidArgument)).code == "NAME_INVALID"
+    await app.delete_manifest(REPO, digest)
+    assert (await refusal(app.delete_manifest(REPO, digest), NotFound)).code == "MANIFEST_UNKNOWN"
+    assert await count(uow, schema.events) == before + 2  # only the one delete that found something
+
+
+async def test_a_deleted_manifest_can_be_pushed_again_by_tag_and_by_digest(app: App) -> None:
+    content = image()
+    await link(app, CONFIG, *LAYERS)
+    digest, _ = await app.put_manifest(REPO, "v1", OCI_MANIFEST, content)
+    await app.delete_manifest(REPO, digest)
+    assert (await app.put_manifest(REPO, "v1", OCI_MANIFEST, content))[0] == digest
+    assert await app.get_manifest(REPO, "v1") == (digest, OCI_MANIFEST, content)
+    assert await app.list_tags(REPO, None, None) == (["v1"], False)
+    await app.delete_manifest(REPO, "v1")
+    await app.delete_manifest(REPO, digest)
+    assert (await app.put_manifest(REPO, digest, OCI_MANIFEST, content))[0] == digest
+    assert (await app.get_manifest(REPO, digest))[2] == content
+    assert await app.list_tags(REPO, None, None) == ([], False)
+
+
 # -- PostgreSQL -------------------------------------------------------------------------------------------
 
 
@@ -320,3 +439,50 @@ async def test_concurrent_links_and_pushes_on_postgresql_all_succeed() -> None:
                 )
             )
             assert collation.scalar_one() == "C"
+
+
+@pytest.mark.postgres
+async def test_deletes_racing_pushes_on_postgresql_leave_no_index_without_its_children() -> None:
+    async with (
+        testing.postgres_database("hangar_registry_test") as url,
+        testing.service_units_of_work(url, codec(), MIGRATIONS, projectors=PROJECTORS, views=SqlViews) as uow,
+    ):
+        app = App(uow)
+        layers = [f"layer {i}".encode() for i in range(20)]
+        await link(app, CONFIG, *layers)
+        children = [image(layers[i : i + 1]) for i in range(20)]
+        for child in children:
+            await app.put_manifest(REPO, digest_of(child), OCI_MANIFEST, child)
+        # Each index races the delete of its only child: exactly one of the two wins, on the row lock.
+        outcomes = await asyncio.gather(
+            *(
+                app.put_manifest(REPO, f"multi{i}", OCI_INDEX, index([child]))
+                for i, child in enumerate(children)
+            ),
+            *(app.delete_manifest(REPO, digest_of(child)) for child in children),
+            return_exceptions=True,
+        )
+        pushes, deletes = outcomes[:20], outcomes[20:]
+        for i, (pushed, deleted) in enumerate(zip(pushes, deletes, strict=True)):
+            if isinstance(pushed, BaseException):
+                assert isinstance(pushed, FailedPrecondition) and pushed.code == "MANIFEST_BLOB_UNKNOWN"
+                assert isinstance(deleted, Deletion)
+            else:
+                assert isinstance(deleted, FailedPrecondition) and deleted.code == "MANIFEST_REFERENCED"
+                assert (await app.get_manifest(REPO, f"multi{i}"))[1] == OCI_INDEX
+        async with uow(readonly=True) as unit:
+            orphaned = await unit.session.execute(
+                select(func.count())
+                .select_from(manifest_references)
+                .outerjoin(
+                    manifests,
+                    (manifests.c.repository == manifest_references.c.repository)
+                    & (manifests.c.digest == manifest_references.c.child_digest),
+                )
+                .where(manifests.c.digest.is_(None))
+            )
+            assert orphaned.scalar_one() == 0
+        # Tags of what is left can all be deleted at once.
+        tags_left, _ = await app.list_tags(REPO, None, None)
+        await asyncio.gather(*(app.delete_manifest(REPO, tag) for tag in tags_left))
+        assert await app.list_tags(REPO, None, None) == ([], False)

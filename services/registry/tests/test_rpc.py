@@ -77,6 +77,61 @@ async def test_manifest_round_trips_through_grpc(stub: registry_pb2_grpc.Registr
     assert (got.digest, got.media_type, got.content) == (pushed.digest, OCI_MANIFEST, manifest())
 
 
+async def test_manifests_and_tags_are_deleted_through_grpc(
+    stub: registry_pb2_grpc.RegistryServiceStub,
+) -> None:
+    await link(stub, CONFIG, LAYER)
+    for tag in ("v1", "latest", "old"):
+        await stub.PutManifest(
+            registry_pb2.PutManifestRequest(repository=REPO, reference=tag, media_type="", content=manifest())
+        )
+    untagged = await stub.DeleteManifest(registry_pb2.DeleteManifestRequest(repository=REPO, reference="old"))
+    assert (untagged.digest, list(untagged.deleted_tags), untagged.manifest_deleted) == (
+        digest_of(manifest()),
+        ["old"],
+        False,
+    )
+    deleted = await stub.DeleteManifest(
+        registry_pb2.DeleteManifestRequest(repository=REPO, reference=digest_of(manifest()))
+    )
+    assert (deleted.digest, list(deleted.deleted_tags), deleted.manifest_deleted) == (
+        digest_of(manifest()),
+        ["latest", "v1"],
+        True,
+    )
+    listed = await stub.ListTags(registry_pb2.ListTagsRequest(repository=REPO))
+    assert list(listed.tags) == []
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetManifest(registry_pb2.GetManifestRequest(repository=REPO, reference=deleted.digest))
+    assert trailer(caught.value, ERROR_CODE_KEY) == "MANIFEST_UNKNOWN"
+
+
+async def test_deleting_a_child_of_an_index_is_failed_precondition_naming_the_index(
+    stub: registry_pb2_grpc.RegistryServiceStub,
+) -> None:
+    await link(stub, CONFIG, LAYER)
+    child = digest_of(manifest())
+    await stub.PutManifest(
+        registry_pb2.PutManifestRequest(repository=REPO, reference=child, media_type="", content=manifest())
+    )
+    listing = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{"mediaType": OCI_MANIFEST, "digest": child, "size": len(manifest())}],
+        }
+    ).encode()
+    index = await stub.PutManifest(
+        registry_pb2.PutManifestRequest(repository=REPO, reference="multi", media_type="", content=listing)
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.DeleteManifest(registry_pb2.DeleteManifestRequest(repository=REPO, reference=child))
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert trailer(caught.value, ERROR_CODE_KEY) == "MANIFEST_REFERENCED"
+    refused = error_from_rpc(caught.value)
+    assert index.digest in refused.message and refused.detail == index.digest
+
+
 async def test_page_size_zero_lists_all_tags(stub: registry_pb2_grpc.RegistryServiceStub) -> None:
     await link(stub, CONFIG, LAYER)
     for tag in ("b", "a", "c"):
@@ -173,6 +228,26 @@ async def test_unknown_manifest_is_not_found_with_its_code(
             "INVALID_ARGUMENT",
             "MANIFEST_INVALID",
         ),
+        (
+            registry_pb2.DeleteManifestRequest(repository=REPO, reference="v1"),
+            "NOT_FOUND",
+            "MANIFEST_UNKNOWN",
+        ),
+        (
+            registry_pb2.DeleteManifestRequest(repository=REPO, reference=digest_of(b"x")),
+            "NOT_FOUND",
+            "MANIFEST_UNKNOWN",
+        ),
+        (
+            registry_pb2.DeleteManifestRequest(repository="acme/none", reference="v1"),
+            "NOT_FOUND",
+            "NAME_UNKNOWN",
+        ),
+        (
+            registry_pb2.DeleteManifestRequest(repository=REPO, reference="-v1"),
+            "INVALID_ARGUMENT",
+            "TAG_INVALID",
+        ),
     ],
 )
 async def test_refusals_carry_status_and_code(
@@ -184,6 +259,7 @@ async def test_refusals_carry_status_and_code(
         registry_pb2.LinkBlobRequest: stub.LinkBlob,
         registry_pb2.ListTagsRequest: stub.ListTags,
         registry_pb2.PutManifestRequest: stub.PutManifest,
+        registry_pb2.DeleteManifestRequest: stub.DeleteManifest,
     }[type(request_)]
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await method(request_)

@@ -95,6 +95,11 @@ async def test_read_models_rebuild_from_the_events(
         }
     ).encode()
     await app.put_manifest(REPO, "multi", "", listing)
+    # Deletes too: a tag alone, an index (with its references and tag), then a child it had listed.
+    await app.put_manifest(REPO, "stable", "", image(b"two"))
+    await app.delete_manifest(REPO, "stable")
+    await app.delete_manifest(REPO, digest_of(listing))
+    await app.delete_manifest(REPO, digest_of(image(b"one")))
 
     async with uow(readonly=True) as unit:
         history = await unit.events.read_all()
@@ -130,3 +135,18 @@ def test_published_manifest_events_leave_the_bytes_and_children_behind() -> None
     assert registry.decode(entry.name, stored) == event
     published = events_pb2.ManifestPushed.FromString(registry.public_payload(event))
     assert (published.content, list(published.children), published.digest) == (b"", [], digest_of(b"m"))
+
+
+def test_delete_events_are_published_whole_under_stable_names() -> None:
+    from hangar.api.registry.v1 import events_pb2
+    from hangar.registry.domain import ManifestDeleted, TagDeleted
+
+    registry: EventCodec = codec()
+    for event, message in (
+        (ManifestDeleted(REPO, digest_of(b"m")), events_pb2.ManifestDeleted),
+        (TagDeleted(REPO, "v1", digest_of(b"m")), events_pb2.TagDeleted),
+    ):
+        entry, stored = registry.encode(event)
+        assert entry.name == f"hangar.registry.v1.{type(event).__name__}"
+        assert registry.decode(entry.name, stored) == event
+        assert message.FromString(registry.public_payload(event)).digest == digest_of(b"m")

@@ -5,6 +5,8 @@ Streams (docs/decisions/0004): `repo-<name>` holds a repository's creation, mani
 Commands never replay a repository stream: they read its version, then the read models (written in the
 same transactions as the events, so as current as that version), decide, and append at that version; a
 concurrent append makes the command conflict and `retry_on_conflict` runs it again on fresh state.
+Pushes and deletes of one repository queue on its row lock, so an index pushed while its child is deleted
+either sees the child gone (MANIFEST_BLOB_UNKNOWN) or stops the delete (MANIFEST_REFERENCED).
 Queries use read-only units of work and the read models only.
 """
 
@@ -19,9 +21,11 @@ from hangar.kit.uow import UnitOfWorkFactory, retry_on_conflict
 from hangar.registry.domain import (
     BlobLink,
     Digest,
+    ManifestDeleted,
     ParsedManifest,
     Repository,
     Tag,
+    TagDeleted,
     paginate_tags,
     parse_manifest,
     parse_reference,
@@ -38,6 +42,15 @@ class StoredManifest:
     digest: str
     media_type: str
     content: bytes = dataclasses.field(repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Deletion:
+    """What a delete removed: the manifest (`manifest_deleted`), or only tags of it, in lexical order."""
+
+    digest: str
+    tags: tuple[str, ...]
+    manifest_deleted: bool
 
 
 class Views(Protocol):
@@ -61,6 +74,14 @@ class Views(Protocol):
     async def tagged_manifest(self, repository: str, tag: str) -> StoredManifest | None: ...
 
     async def tag_target(self, repository: str, tag: str) -> str | None: ...
+
+    async def tags_of(self, repository: str, digest: str) -> list[str]:
+        """The tags pointing at a manifest."""
+        ...
+
+    async def indexes_listing(self, repository: str, digest: str) -> list[str]:
+        """The indexes of the repository that list a manifest among their children."""
+        ...
 
     async def tags(self, repository: str, *, after: str | None, limit: int | None) -> list[str]: ...
 
@@ -151,6 +172,56 @@ class App:
                 return
             await uow.events.append(stream, expected, events)
             await uow.commit()
+
+    async def delete_manifest(self, repository: str, reference: str) -> Deletion:
+        """Delete by digest a manifest and every tag pointing at it, or by tag only that tag.
+
+        A manifest an index of the repository lists is MANIFEST_REFERENCED (naming the index); an unknown
+        manifest or tag is MANIFEST_UNKNOWN, an unknown repository NAME_UNKNOWN. The blobs stay linked.
+        """
+        validate_repository_name(repository)
+        target = parse_reference(reference)
+        return await retry_on_conflict(lambda: self._delete_manifest(repository, target))
+
+    async def _delete_manifest(self, repository: str, target: Digest | Tag) -> Deletion:
+        async with self.uow() as uow:
+            views = uow.views
+            # The queue pushes wait in: no index naming this manifest can land between decision and append.
+            kind = await views.lock_repository(repository)
+            stream = Repository.stream_for(repository)
+            version = await uow.events.stream_version(stream)
+            listing: list[str] = []
+            if kind is None:
+                aggregate = Repository(repository)  # never created: the delete is NAME_UNKNOWN
+            elif isinstance(target, Digest):
+                digest = str(target)
+                aggregate = Repository.restore(
+                    repository,
+                    version,
+                    kind=kind,
+                    tags=dict.fromkeys(await views.tags_of(repository, digest), digest),
+                    manifests=await views.manifest_sizes(repository, [digest]),
+                )
+                listing = await views.indexes_listing(repository, digest)
+            else:
+                current = await views.tag_target(repository, target.name)
+                aggregate = Repository.restore(
+                    repository, version, kind=kind, tags={} if current is None else {target.name: current}
+                )
+            if isinstance(target, Digest):
+                aggregate.delete_manifest(target, listing)
+            else:
+                aggregate.delete_tag(target.name)
+            expected, events = aggregate.loaded_version, aggregate.collect()
+            await uow.events.append(stream, expected, events)
+            await uow.commit()
+        last = events[-1]  # ManifestDeleted after the tags of a deleted manifest; else the one TagDeleted
+        assert isinstance(last, ManifestDeleted | TagDeleted)
+        return Deletion(
+            digest=last.digest,
+            tags=tuple(event.tag for event in events if isinstance(event, TagDeleted)),
+            manifest_deleted=isinstance(last, ManifestDeleted),
+        )
 
     # -- queries ------------------------------------------------------------------------------------------
 

@@ -49,6 +49,14 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):  # type: igno
         size = await self._app.stat_blob(request.repository, request.digest)
         return registry_pb2.StatBlobResponse(digest=request.digest, size=size)
 
+    async def DeleteManifest(
+        self, request: registry_pb2.DeleteManifestRequest, context: Any
+    ) -> registry_pb2.DeleteManifestResponse:
+        deletion = await self._app.delete_manifest(request.repository, request.reference)
+        return registry_pb2.DeleteManifestResponse(
+            digest=deletion.digest, deleted_tags=deletion.tags, manifest_deleted=deletion.manifest_deleted
+        )
+
 
 def registrations(app: App) -> list[tuple[Callable[[Any, Any], None], Any]]:
     """The servicers of this service, as `GrpcServer` takes them."""

@@ -2,7 +2,8 @@
 the views the app reads, the event codec and the migrations directory.
 
 Projections run inside the appending transaction (`hangar.kit.eventstore`), so the views are exactly as
-current as the event streams: the app may decide commands on them (see docs/decisions/0004).
+current as the event streams: the app may decide commands on them (see docs/decisions/0004). A deleted
+manifest's row goes with the references it made as an index; a deleted tag's row goes.
 On PostgreSQL, names and tags sort with the "C" collation: OCI lists tags in byte order, not in a locale's.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    delete,
     insert,
     select,
     update,
@@ -31,7 +33,14 @@ from hangar.api.registry.v1 import events_pb2
 from hangar.kit.codec import EventCodec
 from hangar.kit.eventstore import Projector, StoredEvent
 from hangar.registry.app import StoredManifest
-from hangar.registry.domain import BlobLinked, ManifestPushed, RepositoryCreated, TagMoved
+from hangar.registry.domain import (
+    BlobLinked,
+    ManifestDeleted,
+    ManifestPushed,
+    RepositoryCreated,
+    TagDeleted,
+    TagMoved,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -111,6 +120,8 @@ def codec() -> EventCodec:
     registry.register(BlobLinked, events_pb2.BlobLinked)
     registry.register(ManifestPushed, events_pb2.ManifestPushed, private=["children", "content"])
     registry.register(TagMoved, events_pb2.TagMoved)
+    registry.register(ManifestDeleted, events_pb2.ManifestDeleted)
+    registry.register(TagDeleted, events_pb2.TagDeleted)
     return registry
 
 
@@ -163,6 +174,23 @@ async def project_registry(session: AsyncSession, stored: StoredEvent) -> None:
                         repository=event.repository, tag=event.tag, digest=event.digest, updated_at=at
                     )
                 )
+        case TagDeleted() as event:
+            await session.execute(
+                delete(tags).where(tags.c.repository == event.repository, tags.c.tag == event.tag)
+            )
+        case ManifestDeleted() as event:
+            # The references it made as an index go with it: its children become deletable.
+            await session.execute(
+                delete(manifest_references).where(
+                    manifest_references.c.repository == event.repository,
+                    manifest_references.c.parent_digest == event.digest,
+                )
+            )
+            await session.execute(
+                delete(manifests).where(
+                    manifests.c.repository == event.repository, manifests.c.digest == event.digest
+                )
+            )
 
 
 PROJECTORS: list[Projector] = [project_registry]
@@ -254,6 +282,24 @@ class SqlViews:
             select(tags.c.digest).where(tags.c.repository == repository, tags.c.tag == tag)
         )
         return result.scalar_one_or_none()
+
+    async def tags_of(self, repository: str, digest: str) -> list[str]:
+        result = await self._session.execute(
+            select(tags.c.tag)
+            .where(tags.c.repository == repository, tags.c.digest == digest)
+            .order_by(tags.c.tag)
+        )
+        return list(result.scalars())
+
+    async def indexes_listing(self, repository: str, digest: str) -> list[str]:
+        result = await self._session.execute(
+            select(manifest_references.c.parent_digest)
+            .where(
+                manifest_references.c.repository == repository, manifest_references.c.child_digest == digest
+            )
+            .order_by(manifest_references.c.parent_digest)
+        )
+        return list(result.scalars())
 
     async def tags(self, repository: str, *, after: str | None, limit: int | None) -> list[str]:
         query = select(tags.c.tag).where(tags.c.repository == repository).order_by(tags.c.tag)

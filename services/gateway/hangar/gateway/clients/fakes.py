@@ -20,6 +20,7 @@ from hangar.gateway.clients.model import (
     AuditEvent,
     BlobInfo,
     CreatedOrg,
+    DeletedManifest,
     Invitation,
     IssuedInvitation,
     IssuedKey,
@@ -705,6 +706,8 @@ class _Repository:
     manifests: dict[str, StoredManifest] = dataclasses.field(default_factory=dict)
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
     blobs: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: index digest -> the manifests it lists
+    children: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 class FakeRegistry:
@@ -736,6 +739,12 @@ class FakeRegistry:
         for descriptor in descriptors:
             if descriptor.get("digest") and descriptor["digest"] not in repo.blobs:
                 raise InvalidArgument(f"blob {descriptor['digest']} is unknown", code="MANIFEST_BLOB_UNKNOWN")
+        children = tuple(str(child.get("digest", "")) for child in document.get("manifests") or [])
+        for child in children:
+            if child not in repo.manifests:
+                raise FailedPrecondition(f"manifest {child} is unknown", code="MANIFEST_BLOB_UNKNOWN")
+        if children:
+            repo.children[digest] = children
         repo.manifests[digest] = StoredManifest(digest=digest, media_type=media_type, content=content)
         if ":" not in reference:
             repo.tags[reference] = digest
@@ -748,6 +757,29 @@ class FakeRegistry:
         if digest not in repo.manifests:
             raise NotFound(f"manifest {reference} is unknown", code="MANIFEST_UNKNOWN")
         return repo.manifests[digest]
+
+    async def delete_manifest(self, repository: str, reference: str) -> DeletedManifest:
+        repo = self._repository(repository)
+        if ":" not in reference:
+            if reference not in repo.tags:
+                raise NotFound(f"manifest {reference} is unknown", code="MANIFEST_UNKNOWN")
+            return DeletedManifest(repo.tags.pop(reference), (reference,), manifest_deleted=False)
+        if reference not in repo.manifests:
+            raise NotFound(f"manifest {reference} is unknown", code="MANIFEST_UNKNOWN")
+        parents = sorted(index for index, children in repo.children.items() if reference in children)
+        if parents:
+            raise FailedPrecondition(
+                f"manifest {reference} is listed by index {', '.join(parents)} in {repository}; "
+                "delete the index first",
+                code="MANIFEST_REFERENCED",
+                detail=" ".join(parents),
+            )
+        tags = tuple(sorted(tag for tag, digest in repo.tags.items() if digest == reference))
+        for tag in tags:
+            del repo.tags[tag]
+        del repo.manifests[reference]
+        repo.children.pop(reference, None)
+        return DeletedManifest(reference, tags, manifest_deleted=True)
 
     async def list_tags(self, repository: str, page_size: int = 0, last: str = "") -> TagPage:
         repo = self._repository(repository)

@@ -210,6 +210,17 @@ class PutManifestResult:
 
 
 @dataclasses.dataclass(frozen=True)
+class DeletedManifest:
+    """What a manifest delete removed: by digest the manifest and its tags; by tag that tag alone."""
+
+    #: The manifest deleted, or the one the deleted tag pointed at.
+    digest: str
+    #: The tags deleted, in lexical order.
+    tags: tuple[str, ...]
+    manifest_deleted: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class TagPage:
     repository: str
     tags: tuple[str, ...]

@@ -14,6 +14,7 @@ from hangar.gateway.clients.model import (
     AuditEvent,
     BlobInfo,
     CreatedOrg,
+    DeletedManifest,
     IssuedInvitation,
     IssuedKey,
     KeyInfo,
@@ -179,6 +180,8 @@ class RegistryPort(Protocol):
     ) -> PutManifestResult: ...
 
     async def get_manifest(self, repository: str, reference: str) -> StoredManifest: ...
+
+    async def delete_manifest(self, repository: str, reference: str) -> DeletedManifest: ...
 
     async def list_tags(self, repository: str, page_size: int = 0, last: str = "") -> TagPage: ...
 

@@ -6,7 +6,13 @@ import grpc
 
 from hangar.api.registry.v1 import registry_pb2, registry_pb2_grpc
 from hangar.gateway.clients import rpc
-from hangar.gateway.clients.model import BlobInfo, PutManifestResult, StoredManifest, TagPage
+from hangar.gateway.clients.model import (
+    BlobInfo,
+    DeletedManifest,
+    PutManifestResult,
+    StoredManifest,
+    TagPage,
+)
 
 
 class RegistryClient:
@@ -32,6 +38,14 @@ class RegistryClient:
         with rpc.domain_errors():
             reply = await self._stub.GetManifest(request, timeout=self._timeout)
         return StoredManifest(digest=reply.digest, media_type=reply.media_type, content=bytes(reply.content))
+
+    async def delete_manifest(self, repository: str, reference: str) -> DeletedManifest:
+        request = registry_pb2.DeleteManifestRequest(repository=repository, reference=reference)
+        with rpc.domain_errors():
+            reply = await self._stub.DeleteManifest(request, timeout=self._timeout)
+        return DeletedManifest(
+            digest=reply.digest, tags=tuple(reply.deleted_tags), manifest_deleted=reply.manifest_deleted
+        )
 
     async def list_tags(self, repository: str, page_size: int = 0, last: str = "") -> TagPage:
         request = registry_pb2.ListTagsRequest(repository=repository, page_size=page_size, last=last)

@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hangar.gateway.auth import PULL, PUSH
+from hangar.gateway.auth import DELETE, PULL, PUSH
 from hangar.gateway.clients import BlobstorePort, RegistryPort
 from hangar.gateway.oci import routes
 from hangar.gateway.oci.access import AccessControl, Caller
@@ -47,6 +47,7 @@ class OciApi:
         tags = Tags(registry)
         # resource -> method -> (action needed, handler)
         self._table: dict[str, dict[str, tuple[str, Handler]]] = {
+            # DELETE of a blob stays 405 UNSUPPORTED until garbage collection can reclaim it safely
             routes.BLOB: {"GET": (PULL, blobs.get), "HEAD": (PULL, blobs.head)},
             routes.UPLOADS: {"POST": (PUSH, uploads.start)},
             routes.UPLOAD: {
@@ -59,7 +60,7 @@ class OciApi:
                 "GET": (PULL, manifests.get),
                 "HEAD": (PULL, manifests.head),
                 "PUT": (PUSH, manifests.put),
-                # DELETE (action "delete") comes with the registry's delete RPCs
+                "DELETE": (DELETE, manifests.delete),
             },
             routes.TAGS: {"GET": (PULL, tags.list)},
             # not served until the registry answers referrers queries: a 404 sends clients to the tag schema

@@ -2,7 +2,8 @@
 
 Services raise domain errors with OCI codes where the spec has one (DIGEST_INVALID, MANIFEST_UNKNOWN...);
 this module is where they become `{"errors":[{"code","message","detail"}]}` with the right status, and
-nowhere else.
+nowhere else. The spec's list of codes is closed: a service code it lacks is answered with the spec code
+clients understand (TRANSLATED_CODES), the service's code kept as the detail's `reason`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,17 @@ STATUS_BY_CODE: Final[Mapping[str, int]] = {
 #: The same code answered differently on one resource: a manifest over the size limit is 413.
 STATUS_BY_RESOURCE_CODE: Final[Mapping[tuple[str, str], int]] = {
     ("manifest", "SIZE_INVALID"): 413,
+}
+
+#: Service codes the spec has none for -> (the spec's code, status, the detail key listing the service's
+#: detail, space-separated digests). The detail is `{"reason": <service code>, <key>: [digest, ...]}`.
+#:
+#: | service code        | answer     | when                                                             |
+#: |---------------------|------------|------------------------------------------------------------------|
+#: | MANIFEST_REFERENCED | 409 DENIED | DELETE of a manifest an index of the repository lists; message   |
+#: |                     |            | and `detail.indexes` name the index, which must be deleted first |
+TRANSLATED_CODES: Final[Mapping[str, tuple[str, int, str]]] = {
+    "MANIFEST_REFERENCED": ("DENIED", 409, "indexes"),
 }
 
 #: A domain error whose code has no OCI meaning keeps its code; its kind decides the status.
@@ -100,6 +112,11 @@ def status_for(code: str, kind: str, resource: str = "") -> int:
 
 def from_domain(error: DomainError, resource: str = "") -> OciError:
     """The OCI error for a domain error a service raised, on `resource` (blob, upload, manifest, tags...)."""
+    if error.code in TRANSLATED_CODES:
+        code, status, key = TRANSLATED_CODES[error.code]
+        return OciError(
+            code, error.message, detail={"reason": error.code, key: error.detail.split()}, status=status
+        )
     code = error.code
     if code not in STATUS_BY_CODE:
         code = CODE_BY_KIND.get(error.kind, code)

@@ -1,4 +1,8 @@
-"""`/v2/<name>/manifests/<reference>`: push (PUT) and pull (GET/HEAD) manifests by tag or digest."""
+"""`/v2/<name>/manifests/<reference>`: push (PUT), pull (GET/HEAD) and delete (DELETE) by tag or digest.
+
+DELETE by digest deletes the manifest and every tag pointing at it; by tag, only the tag (the spec allows
+both). Either is 202 Accepted; a manifest an index of the repository lists is 409 DENIED naming the index.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +70,10 @@ class Manifests:
     async def head(self, request: Request, target: Target, caller: Caller) -> Response:
         manifest = await self._registry.get_manifest(target.name, target.reference)
         return Response(status_code=200, headers=self._headers(manifest))
+
+    async def delete(self, request: Request, target: Target, caller: Caller) -> Response:
+        await self._registry.delete_manifest(target.name, target.reference)
+        return Response(status_code=202, headers={"Content-Length": "0"})
 
     @staticmethod
     def _headers(manifest: StoredManifest) -> dict[str, str]:

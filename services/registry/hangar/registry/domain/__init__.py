@@ -1,10 +1,12 @@
 """Registry domain: digests, names, tags, manifests and the Repository aggregate; pure, no I/O.
 
 Error codes raised here are the OCI ones where the spec has one (DIGEST_INVALID, NAME_INVALID, TAG_INVALID,
-MANIFEST_INVALID, MANIFEST_BLOB_UNKNOWN, NAME_UNKNOWN, PAGINATION_NUMBER_INVALID), so the edge can pass them
-through. A manifest over MAX_MANIFEST_BYTES raises ManifestTooLarge with code SIZE_INVALID, distinct from
-MANIFEST_INVALID so that the gateway can answer it with 413 Payload Too Large on the manifest route; a blob
-linked with an impossible size, or a size other than its earlier link's, is SIZE_INVALID too.
+MANIFEST_INVALID, MANIFEST_BLOB_UNKNOWN, MANIFEST_UNKNOWN, NAME_UNKNOWN, PAGINATION_NUMBER_INVALID), so the
+edge can pass them through. A manifest over MAX_MANIFEST_BYTES raises ManifestTooLarge with code
+SIZE_INVALID, distinct from MANIFEST_INVALID so that the gateway can answer it with 413 Payload Too Large on
+the manifest route; a blob linked with an impossible size, or a size other than its earlier link's, is
+SIZE_INVALID too. Deleting a manifest that an index of its repository still lists is MANIFEST_REFERENCED
+(FailedPrecondition; the spec has no code for it: the gateway answers 409 with DENIED).
 """
 
 from hangar.registry.domain.digests import Digest
@@ -39,9 +41,11 @@ from hangar.registry.domain.repository import (
     REPOSITORY_KINDS,
     BlobLink,
     BlobLinked,
+    ManifestDeleted,
     ManifestPushed,
     Repository,
     RepositoryCreated,
+    TagDeleted,
     TagMoved,
 )
 
@@ -63,12 +67,14 @@ __all__ = [
     "BlobLinked",
     "Descriptor",
     "Digest",
+    "ManifestDeleted",
     "ManifestPushed",
     "ManifestTooLarge",
     "ParsedManifest",
     "Repository",
     "RepositoryCreated",
     "Tag",
+    "TagDeleted",
     "TagMoved",
     "invalid_manifest",
     "paginate_tags",

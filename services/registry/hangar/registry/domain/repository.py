@@ -1,4 +1,9 @@
-"""The registry's events and aggregates: the Repository (kind, manifests, tags) and each BlobLink."""
+"""The registry's events and aggregates: the Repository (kind, manifests, tags) and each BlobLink.
+
+Deleting follows the distribution-spec: by digest, a manifest goes with every tag pointing at it; by tag, only
+the tag goes. A manifest an index of the same repository lists cannot go before that index
+(MANIFEST_REFERENCED): pulling the index would fail on a child that is no longer there.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +63,21 @@ class TagMoved(DomainEvent):
     previous_digest: str  # "" when the tag is new
 
 
+@dataclasses.dataclass(frozen=True)
+class ManifestDeleted(DomainEvent):
+    """A manifest left a repository; the blobs it names stay linked (garbage collection decides on them)."""
+
+    repository: str
+    digest: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TagDeleted(DomainEvent):
+    repository: str
+    tag: str
+    digest: str  # the manifest the tag pointed at
+
+
 def _checked_blob(digest: Digest | str, size: int) -> str:
     key = str(digest if isinstance(digest, Digest) else Digest.parse(digest))
     if type(size) is not int or not 0 <= size <= MAX_CONTENT_SIZE:
@@ -85,6 +105,15 @@ def _known_size(known: Collection[str], digest: str) -> int | None:
     return known.get(digest) if isinstance(known, Mapping) else None
 
 
+def _listed(digests: list[str]) -> str:
+    hidden = len(digests) - _SHOWN_MISSING
+    return ", ".join(digests[:_SHOWN_MISSING]) + (f" and {hidden} more" if hidden > 0 else "")
+
+
+def _manifest_unknown(reference: str, repository: str) -> NotFound:
+    return NotFound(f"manifest {quote(reference)} is not in {quote(repository)}", code="MANIFEST_UNKNOWN")
+
+
 class Repository(Aggregate):
     """A repository `org/name` or `org/team/name` of one kind: its tags, manifests and linked blobs.
 
@@ -100,6 +129,8 @@ class Repository(Aggregate):
         self.kind = ""
         self.tags: dict[str, str] = {}
         self.manifests: set[str] = set()
+        # index digest -> the manifests it lists (only indexes with children)
+        self.children: dict[str, tuple[str, ...]] = {}
         self.blobs: dict[str, int] = {}
 
     @property
@@ -176,10 +207,8 @@ class Repository(Aggregate):
             str(d) for d in parsed.children if str(d) not in known_manifests and str(d) not in self.manifests
         ]
         if missing:
-            hidden = len(missing) - _SHOWN_MISSING
-            shown = ", ".join(missing[:_SHOWN_MISSING]) + (f" and {hidden} more" if hidden > 0 else "")
             raise FailedPrecondition(
-                f"the manifest references content not in {self.id}: {shown}",
+                f"the manifest references content not in {self.id}: {_listed(missing)}",
                 code="MANIFEST_BLOB_UNKNOWN",
                 detail=_first_of(missing, _MAX_DETAIL_CHARS),
             )
@@ -214,6 +243,40 @@ class Repository(Aggregate):
             if previous != digest:
                 self.record(TagMoved(repository=self.id, tag=tag, digest=digest, previous_digest=previous))
 
+    def delete_manifest(self, digest: Digest | str, referenced_by: Collection[str] = ()) -> None:
+        """Delete a manifest and every tag pointing at it (in lexical order, before the manifest itself).
+
+        `referenced_by` holds the indexes of this repository that list the manifest (from the caller's read
+        model; the aggregate's own indexes count too): while there is one, the delete is MANIFEST_REFERENCED,
+        naming it. A manifest not in the repository is MANIFEST_UNKNOWN.
+        """
+        self._require_exists()
+        key = str(digest if isinstance(digest, Digest) else Digest.parse(digest))
+        if key not in self.manifests:
+            raise _manifest_unknown(key, self.id)
+        parents = set(referenced_by) | {index for index, listed in self.children.items() if key in listed}
+        parents.discard(key)
+        if parents:
+            ordered = sorted(parents)
+            raise FailedPrecondition(
+                f"manifest {key} is listed by index {_listed(ordered)} in {quote(self.id)}; "
+                "delete the index first",
+                code="MANIFEST_REFERENCED",
+                detail=_first_of(ordered, _MAX_DETAIL_CHARS),
+            )
+        for tag in sorted(tag for tag, target in self.tags.items() if target == key):
+            self.record(TagDeleted(repository=self.id, tag=tag, digest=key))
+        self.record(ManifestDeleted(repository=self.id, digest=key))
+
+    def delete_tag(self, tag: str) -> None:
+        """Delete one tag; the manifest it points at stays (by digest, and under its other tags)."""
+        self._require_exists()
+        validate_tag(tag)
+        digest = self.tags.get(tag)
+        if digest is None:
+            raise _manifest_unknown(tag, self.id)
+        self.record(TagDeleted(repository=self.id, tag=tag, digest=digest))
+
     def _require_exists(self) -> None:
         if not self.exists:
             raise NotFound(f"repository {quote(self.id)} does not exist", code="NAME_UNKNOWN")
@@ -224,10 +287,17 @@ class Repository(Aggregate):
                 self.kind = kind
             case BlobLinked(digest=digest, size=size):
                 self.blobs[digest] = size
-            case ManifestPushed(digest=digest):
+            case ManifestPushed(digest=digest, children=children):
                 self.manifests.add(digest)
+                if children:
+                    self.children[digest] = children
             case TagMoved(tag=tag, digest=digest):
                 self.tags[tag] = digest
+            case ManifestDeleted(digest=digest):
+                self.manifests.discard(digest)
+                self.children.pop(digest, None)
+            case TagDeleted(tag=tag):
+                self.tags.pop(tag, None)
             case _:
                 pass  # an event type from a newer version: nothing this version keeps state for
 

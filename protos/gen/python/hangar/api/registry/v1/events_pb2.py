@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hangar/api/registry/v1/events.proto\x12\x16hangar.api.registry.v1\"5\n\x11RepositoryCreated\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\">\n\nBlobLinked\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\"\xa8\x01\n\x0eManifestPushed\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\x16\n\x0esubject_digest\x18\x05 \x01(\t\x12\x15\n\rartifact_type\x18\x06 \x01(\t\x12\x10\n\x08\x63hildren\x18\x07 \x03(\t\x12\x0f\n\x07\x63ontent\x18\x08 \x01(\x0c\"T\n\x08TagMoved\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0b\n\x03tag\x18\x02 \x01(\t\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\x12\x17\n\x0fprevious_digest\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hangar/api/registry/v1/events.proto\x12\x16hangar.api.registry.v1\"5\n\x11RepositoryCreated\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\">\n\nBlobLinked\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\"\xa8\x01\n\x0eManifestPushed\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\x16\n\x0esubject_digest\x18\x05 \x01(\t\x12\x15\n\rartifact_type\x18\x06 \x01(\t\x12\x10\n\x08\x63hildren\x18\x07 \x03(\t\x12\x0f\n\x07\x63ontent\x18\x08 \x01(\x0c\"T\n\x08TagMoved\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0b\n\x03tag\x18\x02 \x01(\t\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\x12\x17\n\x0fprevious_digest\x18\x04 \x01(\t\"5\n\x0fManifestDeleted\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"=\n\nTagDeleted\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0b\n\x03tag\x18\x02 \x01(\t\x12\x0e\n\x06\x64igest\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,4 +39,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MANIFESTPUSHED']._serialized_end=351
   _globals['_TAGMOVED']._serialized_start=353
   _globals['_TAGMOVED']._serialized_end=437
+  _globals['_MANIFESTDELETED']._serialized_start=439
+  _globals['_MANIFESTDELETED']._serialized_end=492
+  _globals['_TAGDELETED']._serialized_start=494
+  _globals['_TAGDELETED']._serialized_end=555
 # @@protoc_insertion_point(module_scope)

@@ -55,3 +55,21 @@ class TagMoved(_message.Message):
     digest: str
     previous_digest: str
     def __init__(self, repository: _Optional[str] = ..., tag: _Optional[str] = ..., digest: _Optional[str] = ..., previous_digest: _Optional[str] = ...) -> None: ...
+
+class ManifestDeleted(_message.Message):
+    __slots__ = ("repository", "digest")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    digest: str
+    def __init__(self, repository: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...
+
+class TagDeleted(_message.Message):
+    __slots__ = ("repository", "tag", "digest")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    tag: str
+    digest: str
+    def __init__(self, repository: _Optional[str] = ..., tag: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...

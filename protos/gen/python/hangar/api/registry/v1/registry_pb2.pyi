@@ -93,3 +93,21 @@ class StatBlobResponse(_message.Message):
     digest: str
     size: int
     def __init__(self, digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class DeleteManifestRequest(_message.Message):
+    __slots__ = ("repository", "reference")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    reference: str
+    def __init__(self, repository: _Optional[str] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class DeleteManifestResponse(_message.Message):
+    __slots__ = ("digest", "deleted_tags", "manifest_deleted")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    DELETED_TAGS_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_DELETED_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    deleted_tags: _containers.RepeatedScalarFieldContainer[str]
+    manifest_deleted: bool
+    def __init__(self, digest: _Optional[str] = ..., deleted_tags: _Optional[_Iterable[str]] = ..., manifest_deleted: _Optional[bool] = ...) -> None: ...

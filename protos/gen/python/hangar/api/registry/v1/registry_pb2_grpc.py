@@ -60,6 +60,11 @@ class RegistryServiceStub:
                 request_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobRequest.SerializeToString,
                 response_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobResponse.FromString,
                 _registered_method=True)
+        self.DeleteManifest = channel.unary_unary(
+                '/hangar.api.registry.v1.RegistryService/DeleteManifest',
+                request_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -103,6 +108,15 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteManifest(self, request, context):
+        """DeleteManifest deletes by digest a manifest and every tag pointing at it, or by tag that tag alone (the
+        manifest stays). A manifest an index of the repository still lists is MANIFEST_REFERENCED (naming the
+        index); an unknown manifest or tag is MANIFEST_UNKNOWN, an unknown repository NAME_UNKNOWN. Blobs stay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +144,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.StatBlob,
                     request_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobRequest.FromString,
                     response_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobResponse.SerializeToString,
+            ),
+            'DeleteManifest': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteManifest,
+                    request_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -268,6 +287,33 @@ class RegistryService:
             '/hangar.api.registry.v1.RegistryService/StatBlob',
             hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobRequest.SerializeToString,
             hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteManifest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.registry.v1.RegistryService/DeleteManifest',
+            hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestRequest.SerializeToString,
+            hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestResponse.FromString,
             options,
             channel_credentials,
             insecure,
