@@ -310,10 +310,29 @@ def test_other_caches_forget_what_live_events_name_and_everything_on_resynchroni
     revocations.apply("hangar.identity.v1.UserRemoved", payload(identity_events.UserRemoved(user_id="u1")))
     revocations.apply("hangar.keys.v1.KeyRotated", payload(keys_events.KeyRotated(key_id="k1")))
     revocations.apply(  # replayed at start: those caches began empty
-        "hangar.keys.v1.KeyRevoked", payload(keys_events.KeyRevoked(key_id="k2")), at=world.wall.now - 60
+        "hangar.keys.v1.KeyRevoked",
+        payload(keys_events.KeyRevoked(key_id="k2")),
+        at=world.wall.now - 60,
+        replay=True,
     )
     revocations.resynchronize()
     assert rest.forgotten == ["user u1", "key k1", "everything"]
+
+
+def test_a_live_event_takes_effect_at_its_recorded_time_so_a_token_minted_after_it_stays_valid(
+    world: World,
+) -> None:
+    grants = [Grant("demo/hello", frozenset({"pull"}))]
+    recorded = world.wall.now
+    before = world.issuer.issue("u1", "k1", grants, as_of=recorded - 0.5).token
+    world.later(0.2)
+    after = world.issuer.issue("u1", "k1", grants, as_of=world.wall.now).token  # fresh facts, new secret
+    world.later(0.2)  # the event is heard only now, after `after` was minted
+    world.revocations.apply(
+        "hangar.keys.v1.KeyRotated", payload(keys_events.KeyRotated(key_id="k1")), at=recorded
+    )
+    assert refusal(world, before) == "KEY_REVOKED"
+    assert world.authenticator.token(after).key_id == "k1"
 
 
 def test_the_gateway_listens_where_its_settings_say(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -77,7 +77,13 @@ def test_each_action_needs_its_capability() -> None:
     assert capabilities_for(["pull"]) == {"DOWNLOAD_ARTIFACTS"}
     assert capabilities_for(["push"]) == {"PUSH_ARTIFACTS"}
     assert capabilities_for(["delete"]) == {"DELETE_ARTIFACTS"}
-    assert capabilities_for(["*"]) == {"DOWNLOAD_ARTIFACTS", "PUSH_ARTIFACTS", "DELETE_ARTIFACTS"}
+    assert capabilities_for(["list"]) == {"VIEW_ARTIFACTS"}
+    assert capabilities_for(["*"]) == {
+        "DOWNLOAD_ARTIFACTS",
+        "PUSH_ARTIFACTS",
+        "DELETE_ARTIFACTS",
+        "VIEW_ARTIFACTS",
+    }
 
 
 def test_only_actions_whose_capability_is_held_are_granted() -> None:

@@ -38,6 +38,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from hangar.api.identity.v1 import events_pb2 as identity_events
 from hangar.api.keys.v1 import events_pb2 as keys_events
 from hangar.gateway.auth import Authenticator, Authorizer
+from hangar.kit.eventstore import EVENT_TIME_HEADER
 from hangar.kit.messaging import subject_for
 
 log = logging.getLogger(__name__)
@@ -121,12 +122,12 @@ class Revocations:
         self._authorizer = authorizer
         self._also = tuple(also)
 
-    def apply(self, event_type: str, payload: bytes, *, at: float | None = None) -> str:
+    def apply(self, event_type: str, payload: bytes, *, at: float | None = None, replay: bool = False) -> str:
         """Decode and apply one event; `at` (unix seconds, default now) is when it takes effect.
 
         Returns what was forgotten, for the log. An event that cannot be decoded may have named anyone,
-        so it forgets everything. A replayed event (`at` given) leaves the other caches alone: they began
-        empty, and their forgetting would date the user's or key's not-before now instead of `at`.
+        so it forgets everything. A replayed event leaves the other caches alone: they began empty, and
+        their forgetting would date the user's or key's not-before now instead of `at`.
         """
         message_type = MESSAGES.get(event_type)
         if message_type is None:
@@ -143,7 +144,11 @@ class Revocations:
             if not key_id:
                 return f"ignored {name} without a key id"
             self._authenticator.forget_key(key_id, final=event_type in FINAL_KEY_EVENTS, at=at)
-            for caches in self._also if at is None else ():
+            owner = str(getattr(message, "owner_user_id", ""))
+            if owner and not replay:
+                # decisions read before the change would date a fresh token before it: ask again
+                self._authorizer.forget_user(owner)
+            for caches in () if replay else self._also:
                 caches.forget_key(key_id)
             return f"{name}: forgot key {key_id}"
         if event_type in USER_EVENTS:
@@ -152,7 +157,7 @@ class Revocations:
                 return f"ignored {name} without a user id"
             self._authenticator.forget_user(user_id, at=at)
             self._authorizer.forget_user(user_id)
-            for caches in self._also if at is None else ():
+            for caches in () if replay else self._also:
                 caches.forget_user(user_id)
             return f"{name}: forgot user {user_id}"
         session_id = str(getattr(message, "session_id", ""))
@@ -290,12 +295,26 @@ class EventListener:
         if event_type is None:
             return
         try:
-            outcome = self._revocations.apply(event_type, msg.data)
+            outcome = self._revocations.apply(event_type, msg.data, at=self._recorded_at(msg))
         except Exception:  # a bug, not a message: stay safe and keep listening
             log.exception("revocation events: applying %s failed; forgetting everything", event_type)
             self._revocations.resynchronize()
             return
         log.info("revocation events: %s", outcome)
+
+    def _recorded_at(self, msg: Msg) -> float:
+        """When the change was committed (the event's own time), never later than now.
+
+        Tokens whose facts were read before that moment are refused; a token minted a moment later from
+        fresh facts (say, with a just-rotated secret) stays valid, even if this gateway hears of the event
+        after minting it.
+        """
+        now = self._wall_clock()
+        recorded = (msg.headers or {}).get(EVENT_TIME_HEADER, "")
+        try:
+            return min(datetime.fromisoformat(recorded).timestamp(), now) if recorded else now
+        except ValueError:
+            return now
 
     async def _replay(self, nc: NATS) -> int | None:
         """Apply the events of the last token lifetime before this gateway was listening; None if it could
@@ -326,7 +345,7 @@ class EventListener:
                             if event_type is not None:
                                 stored = msg.metadata.timestamp.timestamp()
                                 at = min(stored + REPLAY_MARGIN_SECONDS, self._wall_clock())
-                                self._revocations.apply(event_type, msg.data, at=at)
+                                self._revocations.apply(event_type, msg.data, at=at, replay=True)
                                 replayed += 1
                 finally:
                     with contextlib.suppress(Exception):

@@ -21,7 +21,8 @@ BOB: Final = "user-bob"
 BOB_KEY: Final = "hgr_bob45678_bobSecretBobSecretBob"
 #: Alice's key that lacks the "registry" service.
 ADMIN_ONLY_KEY: Final = "hgr_admin123_keyWithoutTheRegistryService"
-PULL_PUSH: Final = ("DOWNLOAD_ARTIFACTS", "PUSH_ARTIFACTS")
+#: As in the capability matrix, whoever may download or push may also view (list).
+PULL_PUSH: Final = ("VIEW_ARTIFACTS", "DOWNLOAD_ARTIFACTS", "PUSH_ARTIFACTS")
 ALICE_PASSWORD: Final = "alice-password"  # noqa: S105 - a fake user's, for tests
 CAROL: Final = "user-carol"
 CAROL_KEY: Final = "hgr_carol123_carolSecretCarolSecret"
@@ -69,7 +70,7 @@ def fake_world() -> FakeWorld:
     )
     world.identity.grant(ALICE, "demo/hello", *PULL_PUSH)
     world.identity.grant(ALICE, "demo/other", *PULL_PUSH)
-    world.identity.grant(BOB, "demo/hello", "DOWNLOAD_ARTIFACTS")
+    world.identity.grant(BOB, "demo/hello", "VIEW_ARTIFACTS", "DOWNLOAD_ARTIFACTS")
     identity = world.identity
     identity.member("demo", ALICE, "ORG_OWNER", email="alice@example.com", password=ALICE_PASSWORD)
     identity.member("demo", BOB, "REGISTRY_READ", email="bob@example.com")

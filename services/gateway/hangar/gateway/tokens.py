@@ -63,9 +63,9 @@ class TokenService:
         as_of = self._issuer.now()
         try:
             self._check_service(request.query_params.get("service"))
-            key = await self._key(parse_authorization(request.headers.get("authorization")))
+            key, read_at = await self._key(parse_authorization(request.headers.get("authorization")))
             scopes = parse_scopes(request.query_params.getlist("scope"))
-            body = await self._exchange(key, scopes, as_of)
+            body = await self._exchange(key, scopes, min(as_of, read_at))
         except DomainError as error:
             return _error_response(error)
         return JSONResponse(body, headers=_NO_STORE)
@@ -91,9 +91,9 @@ class TokenService:
                     code="USERNAME_INVALID",
                 )
             as_of = self._issuer.now()
-            key = await self._key(ApiKeyCredential(form.get("password", "")))
+            key, read_at = await self._key(ApiKeyCredential(form.get("password", "")))
             scopes = parse_scopes([form.get("scope", "")])
-            body = await self._exchange(key, scopes, as_of)
+            body = await self._exchange(key, scopes, min(as_of, read_at))
         except DomainError as error:
             return _error_response(error)
         body["scope"] = " ".join(str(s) for s in scopes if s.type == REPOSITORY)
@@ -105,7 +105,8 @@ class TokenService:
                 f"this token service issues tokens for service {self._service!r} only", code="SERVICE_INVALID"
             )
 
-    async def _key(self, credential: ApiKeyCredential | TokenCredential | None) -> KeyInfo:
+    async def _key(self, credential: ApiKeyCredential | TokenCredential | None) -> tuple[KeyInfo, float]:
+        """The key, and the wall time its facts were read."""
         if credential is None:
             raise Unauthenticated(
                 f"authentication required: username {OAUTH_USERNAME}, password an API key",
@@ -118,13 +119,14 @@ class TokenService:
             )
         if not credential.secret:
             raise Unauthenticated("the password (an API key) is empty", code="CREDENTIAL_MALFORMED")
-        return await self._authenticator.key(credential.secret)
+        return await self._authenticator.key_and_read_time(credential.secret)
 
     async def _exchange(self, key: KeyInfo, scopes: list[Scope], as_of: float) -> dict[str, Any]:
-        """A token holding what `key` may do of `scopes`, counted as issued `as_of` (before the key was
-        authenticated): a revocation heard while this was being decided refuses the token too."""
+        """A token holding what `key` may do of `scopes`, counted as issued when the oldest fact it rests on
+        was read (never after `as_of`, the start of the request): a change recorded after that refuses it."""
         repositories = [scope for scope in scopes if scope.type == REPOSITORY]
-        decisions = await self._authorizer.decide_all(key, repositories)
+        decisions, access_read_at = await self._authorizer.decide_all_and_read_time(key, repositories)
+        as_of = min(as_of, access_read_at)
         token = self._issuer.issue(
             subject=key.user_id or f"key:{key.key_id}",
             key_id=key.key_id,

@@ -21,8 +21,17 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final, Generic, TypeVar
 
-from hangar.gateway.auth.scopes import REPOSITORY, Scope, actions_granted, capabilities_for
-from hangar.gateway.auth.service_scopes import ContainersOnly, RepositoryKinds, grant
+from hangar.gateway.auth.scopes import (
+    REPOSITORY,
+    Scope,
+    actions_granted,
+    capabilities_for,
+    expand_actions,
+    holds,
+    with_implied,
+    without_redundant,
+)
+from hangar.gateway.auth.service_scopes import ContainersOnly, RepositoryKinds, ScopeGrant, grant
 from hangar.gateway.auth.signing import LEEWAY_SECONDS, TokenClaims, TokenVerifier
 from hangar.gateway.clients.model import AccessResult, KeyInfo
 from hangar.gateway.clients.ports import IdentityPort, KeysPort
@@ -106,7 +115,10 @@ class Authenticator:
     ) -> None:
         self._keys = keys
         self._verifier = verifier
-        self._cache: TtlCache[bytes, KeyInfo | Unauthenticated] = TtlCache(cache_seconds, max_entries, clock)
+        # fingerprint -> (the keys service's answer, wall time just before it was asked)
+        self._cache: TtlCache[bytes, tuple[KeyInfo | Unauthenticated, float]] = TtlCache(
+            cache_seconds, max_entries, clock
+        )
         self._wall_clock = wall_clock
         #: How long a not-before must be kept: a token issued just before it may live this long.
         self._horizon = token_lifetime_seconds + LEEWAY_SECONDS
@@ -123,23 +135,32 @@ class Authenticator:
 
     async def key(self, secret: str) -> KeyInfo:
         """The key behind `secret`; Unauthenticated with the keys service's reason when refused."""
+        return (await self.key_and_read_time(secret))[0]
+
+    async def key_and_read_time(self, secret: str) -> tuple[KeyInfo, float]:
+        """The key behind `secret`, and the wall time its facts were read from the keys service (earlier
+        than now when they come from the cache): a token minted from them counts as issued no later."""
         fingerprint = secret_fingerprint(secret)
-        cached = self._cache.get(fingerprint)
-        if cached is None:
+        entry = self._cache.get(fingerprint)
+        if entry is None:
             generation = self._generation
+            read_at = self._wall_clock()
+            answer: KeyInfo | Unauthenticated
             try:
-                cached = await self._keys.authenticate(secret)
+                answer = await self._keys.authenticate(secret)
             except Unauthenticated as refused:
-                cached = refused
+                answer = refused
+            entry = (answer, read_at)
             # An inactive key can be activated again: that refusal is never reused, the others are final.
-            transient = isinstance(cached, Unauthenticated) and cached.code in TRANSIENT_REFUSALS
+            transient = isinstance(answer, Unauthenticated) and answer.code in TRANSIENT_REFUSALS
             if generation == self._generation and not transient:
-                self._cache.put(fingerprint, cached)
+                self._cache.put(fingerprint, entry)
+        cached, read_at = entry
         if isinstance(cached, Unauthenticated):
             raise Unauthenticated(cached.message, code=cached.code, detail=cached.detail)
         if cached.expires_at and self._wall_clock() >= cached.expires_at:
             raise Unauthenticated(f"API key {cached.prefix} has expired", code="KEY_EXPIRED")
-        return cached
+        return cached, read_at
 
     def token(self, token: str) -> TokenClaims:
         """A verified token's claims; refused when its key or user was revoked after it was issued."""
@@ -168,7 +189,7 @@ class Authenticator:
         every token of it, whenever issued."""
         since = self._wall_clock() if at is None else at
         self._generation += 1
-        self._cache.discard_where(lambda _, v: isinstance(v, KeyInfo) and v.key_id == key_id)
+        self._cache.discard_where(lambda _, v: isinstance(v[0], KeyInfo) and v[0].key_id == key_id)
         _raise(self._revoked_keys, key_id, since)
         if final:
             _raise(self._dead_keys, key_id, since)
@@ -179,7 +200,7 @@ class Authenticator:
         tokens issued to them until now (`at`)."""
         since = self._wall_clock() if at is None else at
         self._generation += 1
-        self._cache.discard_where(lambda _, v: isinstance(v, KeyInfo) and v.user_id == user_id)
+        self._cache.discard_where(lambda _, v: isinstance(v[0], KeyInfo) and v[0].user_id == user_id)
         _raise(self._revoked_users, user_id, since)
         self._prune()
 
@@ -241,52 +262,71 @@ class Authorizer:
         cache_seconds: float = ACCESS_CACHE_SECONDS,
         max_entries: int = CACHE_MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._identity = identity
         self._kinds = kinds or ContainersOnly()
-        self._cache: TtlCache[tuple[str, str, frozenset[str]], AccessResult] = TtlCache(
+        # (user, repository, capabilities) -> (identity's answer, wall time just before it was asked)
+        self._cache: TtlCache[tuple[str, str, frozenset[str]], tuple[AccessResult, float]] = TtlCache(
             cache_seconds, max_entries, clock
         )
+        self._wall_clock = wall_clock
         self._generation = 0
 
     async def decide(self, key: KeyInfo, scope: Scope) -> Decision:
-        asked = scope.actions
-        if scope.type != REPOSITORY or not asked:
-            return Decision(scope.name, frozenset(), asked, "")
-        if REGISTRY_SERVICE not in key.services:
-            return Decision(
-                scope.name, frozenset(), asked, f"API key {key.prefix} does not include the registry service"
-            )
-        if not key.user_id:
-            return await self._decide_for_service_key(key, scope)
-        capabilities = capabilities_for(asked)
-        cache_key = (key.user_id, scope.name, capabilities)
-        result = self._cache.get(cache_key)
-        if result is None:
-            generation = self._generation
-            result = await self._identity.check_access(key.user_id, scope.name, sorted(capabilities))
-            if generation == self._generation:
-                self._cache.put(cache_key, result)
-        granted = actions_granted(asked, result.granted)
-        denied = asked - granted
-        reason = (result.denial_reason or "access denied") if denied else ""
-        return Decision(scope.name, granted, denied, reason)
+        return (await self._decide_timed(key, scope))[0]
 
     async def decide_all(self, key: KeyInfo, scopes: list[Scope]) -> list[Decision]:
-        return list(await asyncio.gather(*(self.decide(key, scope) for scope in scopes)))
+        return (await self.decide_all_and_read_time(key, scopes))[0]
+
+    async def decide_all_and_read_time(
+        self, key: KeyInfo, scopes: list[Scope]
+    ) -> tuple[list[Decision], float]:
+        """The decisions, and the wall time of the oldest fact they rest on (now when none was cached)."""
+        now = self._wall_clock()
+        timed = await asyncio.gather(*(self._decide_timed(key, scope) for scope in scopes))
+        return [d for d, _ in timed], min([now, *(t for _, t in timed)])
+
+    async def _decide_timed(self, key: KeyInfo, scope: Scope) -> tuple[Decision, float]:
+        now = self._wall_clock()
+        asked = scope.actions
+        if scope.type != REPOSITORY or not asked:
+            return Decision(scope.name, frozenset(), asked, ""), now
+        if REGISTRY_SERVICE not in key.services:
+            reason = f"API key {key.prefix} does not include the registry service"
+            return Decision(scope.name, frozenset(), asked, reason), now
+        if not key.user_id:
+            return await self._decide_for_service_key(key, scope), now
+        implied = with_implied(asked)
+        capabilities = capabilities_for(implied)
+        cache_key = (key.user_id, scope.name, capabilities)
+        entry = self._cache.get(cache_key)
+        if entry is None:
+            generation = self._generation
+            entry = (await self._identity.check_access(key.user_id, scope.name, sorted(capabilities)), now)
+            if generation == self._generation:
+                self._cache.put(cache_key, entry)
+        result, read_at = entry
+        granted = without_redundant(actions_granted(implied, result.granted))
+        # only what was asked counts as refused; an implied action refused is no refusal
+        denied = frozenset(a for a in expand_actions(asked) if not holds(granted, a))
+        reason = (result.denial_reason or "access denied") if denied else ""
+        return Decision(scope.name, granted, denied, reason), read_at
 
     async def _decide_for_service_key(self, key: KeyInfo, scope: Scope) -> Decision:
         """A service key has no user: its own scopes (actions x entity types, narrowed) are the answer."""
         kind = await self._kinds.kind_of(scope.name)
-        result = grant(
-            key.scopes,
-            key_org=key.org,
-            key_label=key.prefix or key.key_id,
-            repository=scope.name,
-            kind=kind,
-            asked=scope.actions,
-        )
-        return Decision(scope.name, result.granted, result.denied, result.reason)
+
+        def granted_of(actions: frozenset[str]) -> ScopeGrant:
+            label = key.prefix or key.key_id
+            return grant(
+                key.scopes, key_org=key.org, key_label=label, repository=scope.name, kind=kind, asked=actions
+            )
+
+        granted = without_redundant(granted_of(with_implied(scope.actions)).granted)
+        denied = frozenset(a for a in expand_actions(scope.actions) if not holds(granted, a))
+        reason = granted_of(expand_actions(scope.actions)).reason if denied else ""
+        return Decision(scope.name, granted, denied, reason)
 
     def forget_user(self, user_id: str) -> None:
         """The user's roles changed: ask identity again next time."""

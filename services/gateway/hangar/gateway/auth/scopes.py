@@ -13,15 +13,42 @@ REPOSITORY: Final = "repository"
 PULL: Final = "pull"
 PUSH: Final = "push"
 DELETE: Final = "delete"
+#: Hangar's own action: list a repository's tags (DESIGN §1 "view (list, info) artifacts", which USER_ADMIN
+#: holds without download, and a service key's `list` scope). Asking for `pull` asks for `list` as well, so
+#: clients that only know the standard actions still list.
+LIST: Final = "list"
 ALL_ACTIONS: Final = "*"
-ACTIONS: Final = frozenset({PULL, PUSH, DELETE})
+ACTIONS: Final = frozenset({PULL, PUSH, DELETE, LIST})
 
 #: One OCI action needs one capability of the matrix (DESIGN §1).
 CAPABILITY_BY_ACTION: Final[dict[str, str]] = {
     PULL: "DOWNLOAD_ARTIFACTS",
     PUSH: "PUSH_ARTIFACTS",
     DELETE: "DELETE_ARTIFACTS",
+    LIST: "VIEW_ARTIFACTS",
 }
+
+
+#: A granted action that does for another too: who may download may view (every role with DOWNLOAD has VIEW).
+SATISFIED_BY: Final[dict[str, frozenset[str]]] = {LIST: frozenset({LIST, PULL})}
+
+
+def holds(granted: Iterable[str], action: str) -> bool:
+    """Whether `granted` actions allow `action` (`pull` allows `list`)."""
+    return bool(set(granted) & SATISFIED_BY.get(action, frozenset({action})))
+
+
+def without_redundant(granted: Iterable[str]) -> frozenset[str]:
+    """The granted actions less those another granted action already allows (`list` beside `pull`)."""
+    held = frozenset(granted)
+    return frozenset(a for a in held if not (SATISFIED_BY.get(a, frozenset({a})) - {a}) & held)
+
+
+def with_implied(actions: Iterable[str]) -> frozenset[str]:
+    """The actions asked plus those they imply (`pull` implies `list`)."""
+    named = expand_actions(actions)
+    return named | {LIST} if PULL in named else named
+
 
 #: The OCI repository name grammar (distribution-spec v1.1), at most 255 characters.
 NAME_PATTERN: Final = re.compile(

@@ -19,7 +19,7 @@ from hangar.gateway.auth.scopes import DELETE, PULL, PUSH, expand_actions
 GET: Final = "get"
 LIST: Final = "list"
 #: The scope action each OCI action needs.
-SCOPE_ACTION_BY_OCI_ACTION: Final[dict[str, str]] = {PULL: GET, PUSH: PUSH, DELETE: DELETE}
+SCOPE_ACTION_BY_OCI_ACTION: Final[dict[str, str]] = {PULL: GET, PUSH: PUSH, DELETE: DELETE, LIST: LIST}
 
 CONTAINER: Final = "container"
 MODEL: Final = "model"

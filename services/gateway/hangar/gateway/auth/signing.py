@@ -27,7 +27,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hangar.gateway.auth.scopes import REPOSITORY, expand_actions
+from hangar.gateway.auth.scopes import REPOSITORY, expand_actions, holds
 from hangar.kit.errors import Unauthenticated
 
 #: The service clients ask tokens for (`service=` in challenges and /token); the tokens' audience.
@@ -77,7 +77,7 @@ class TokenClaims:
     issued_at_ms: int = 0
 
     def allows(self, name: str, action: str) -> bool:
-        return action in self.grants.get(name, frozenset())
+        return holds(self.grants.get(name, frozenset()), action)
 
     def denial(self, name: str, action: str) -> str | None:
         """Identity's reason when `action` on `name` was asked for and refused; None if never asked."""

@@ -24,6 +24,7 @@ from hangar.gateway.auth import (
     Authorizer,
     Scope,
     TokenClaims,
+    holds,
     parse_authorization,
 )
 from hangar.gateway.clients import KeyInfo
@@ -131,7 +132,7 @@ class AccessControl:
             raise denied(name, action, reason)
         assert caller.key is not None
         decision = await self._authorizer.decide(caller.key, Scope(REPOSITORY, name, frozenset({action})))
-        if action not in decision.granted:
+        if not holds(decision.granted, action):
             raise denied(name, action, decision.reason)
         return caller
 

@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hangar.gateway.auth import DELETE, PULL, PUSH
+from hangar.gateway.auth import DELETE, LIST, PULL, PUSH
 from hangar.gateway.clients import BlobstorePort, RegistryPort
 from hangar.gateway.oci import routes
 from hangar.gateway.oci.access import AccessControl, Caller
@@ -62,7 +62,7 @@ class OciApi:
                 "PUT": (PUSH, manifests.put),
                 "DELETE": (DELETE, manifests.delete),
             },
-            routes.TAGS: {"GET": (PULL, tags.list)},
+            routes.TAGS: {"GET": (LIST, tags.list)},
             # not served until the registry answers referrers queries: a 404 sends clients to the tag schema
             routes.REFERRERS: {},
         }
