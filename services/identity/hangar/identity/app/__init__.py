@@ -7,7 +7,6 @@ projections.
 """
 
 from hangar.identity.app.audit import Audit, from_micros, to_micros
-from hangar.identity.app.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from hangar.identity.app.directory import Directory
 from hangar.identity.app.invitations import Invitations
 from hangar.identity.app.ports import (
@@ -33,6 +32,7 @@ from hangar.identity.app.ports import (
     system_clock,
 )
 from hangar.identity.app.sessions import Sessions
+from hangar.kit.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
 class App(Directory, Invitations, Sessions, Audit):

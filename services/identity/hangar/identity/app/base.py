@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import uuid
 from collections.abc import Callable
 
 from hangar.identity.app.ports import Clock, Notifier, OrgView, Passwords, Views, system_clock
 from hangar.identity.domain import Invitation, Org, Session, User, validate_org_name, validate_team_name
+from hangar.kit import paging
 from hangar.kit.errors import InvalidArgument, NotFound
 from hangar.kit.events import Aggregate
+from hangar.kit.paging import page_limit
 from hangar.kit.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("hangar.identity.app")
-
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 
 def new_id() -> str:
@@ -101,20 +98,17 @@ async def save(uow: UnitOfWork[Views], *aggregates: Aggregate | None) -> None:
 
 
 def clamp_page_size(requested: int) -> int:
-    """A listing's page size: 0 means DEFAULT_PAGE_SIZE, anything above MAX_PAGE_SIZE means the maximum."""
-    if requested < 0:
-        raise InvalidArgument("page size must not be negative", code="PAGE_SIZE_INVALID")
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    """A listing's page size (the kit's rule: 0 means the default, above the maximum means the maximum)."""
+    return page_limit(requested)
 
 
 def encode_page_token(cursor: str) -> str:
-    return base64.urlsafe_b64encode(cursor.encode()).decode().rstrip("=")
+    return paging.encode_page_token({"after": cursor})
 
 
 def decode_page_token(token: str) -> str:
-    if not token:
-        return ""
-    try:
-        return base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, ValueError):  # not base64url, not ASCII, not UTF-8
-        raise InvalidArgument("page token is not one this service handed out") from None
+    cursor = paging.decode_page_token(token)
+    after = "" if cursor is None else cursor.get("after")
+    if not isinstance(after, str):
+        raise InvalidArgument("the page token is not one this listing handed out", code="PAGE_TOKEN_INVALID")
+    return after
