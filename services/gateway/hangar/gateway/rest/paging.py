@@ -6,20 +6,20 @@ Services that paginate hand out their own tokens, passed through as they are; li
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from typing import Annotated, Final, TypeVar
 
 from fastapi import Query
 
 from hangar.kit.errors import InvalidArgument
+from hangar.kit.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 
 T = TypeVar("T")
 
-DEFAULT_PAGE_SIZE: Final = 100
-MAX_PAGE_SIZE: Final = 1000
-_OFFSET: Final = "offset:"
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "PageSize", "PageToken", "cut", "next_token"]
+
+#: The query the gateway's own offset tokens are bound to.
+_OFFSET: Final = "gateway-offset"
 
 PageSize = Annotated[
     int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (at most {MAX_PAGE_SIZE})")
@@ -42,20 +42,15 @@ def cut(items: Sequence[T], page_size: int, page_token: str) -> tuple[list[T], s
 
 
 def _token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_OFFSET}{offset}".encode()).decode().rstrip("=")
+    return encode_page_token({"offset": offset}, _OFFSET)
 
 
 def _offset(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        decoded = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, ValueError):  # not base64url, not ASCII, not UTF-8
-        decoded = ""
-    number = decoded.removeprefix(_OFFSET)
-    if not decoded.startswith(_OFFSET) or not number.isdigit() or len(number) > 9:
+    cursor = decode_page_token(token, _OFFSET)
+    offset = 0 if cursor is None else cursor.get("offset")
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < 10**9:
         raise InvalidArgument("page_token is not one this API handed out", code="PAGE_TOKEN_INVALID")
-    return int(number)
+    return offset
 
 
 def next_token(token: str) -> str | None:
