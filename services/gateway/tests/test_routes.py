@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hangar.gateway.oci.errors import OciError
-from hangar.gateway.oci.routes import Target, check_digest, check_reference, parse_path
+from hangar.gateway.oci.routes import CATALOG, Target, check_digest, check_reference, parse_path
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -52,8 +52,12 @@ def test_bad_names_are_400_name_invalid(path: str) -> None:
     assert (refused.value.code, refused.value.status) == ("NAME_INVALID", 400)
 
 
+def test_the_catalog_is_its_own_resource() -> None:
+    assert parse_path("/v2/_catalog") == Target(CATALOG)
+
+
 @pytest.mark.parametrize(
-    "path", ["/v2/../x", "/v2/_catalog", "/v2/demo/hello", "/v2/demo/hello/nothing/here", "/v3/"]
+    "path", ["/v2/../x", "/v2/_catalog/x", "/v2/demo/hello", "/v2/demo/hello/nothing/here", "/v3/"]
 )
 def test_paths_that_are_no_endpoint_are_404(path: str) -> None:
     with pytest.raises(OciError) as refused:

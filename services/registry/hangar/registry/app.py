@@ -29,6 +29,7 @@ from hangar.registry.domain import (
     paginate_tags,
     parse_manifest,
     parse_reference,
+    stored_annotations,
     validate_page_size,
     validate_repository_name,
 )
@@ -51,6 +52,17 @@ class Deletion:
     digest: str
     tags: tuple[str, ...]
     manifest_deleted: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Referrer:
+    """A manifest whose subject is a given digest, as the referrers API lists it (an index descriptor)."""
+
+    media_type: str
+    digest: str
+    size: int
+    artifact_type: str
+    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class Views(Protocol):
@@ -84,6 +96,15 @@ class Views(Protocol):
         ...
 
     async def tags(self, repository: str, *, after: str | None, limit: int | None) -> list[str]: ...
+
+    async def referrers(self, repository: str, subject: str, artifact_type: str | None) -> list[Referrer]:
+        """The manifests whose subject is `subject` (of `artifact_type` only, when given), by digest; their
+        annotations left empty (the app reads them from the content)."""
+        ...
+
+    async def referrer_contents(self, repository: str, digests: Collection[str]) -> dict[str, bytes]: ...
+
+    async def repository_names(self, *, after: str | None, limit: int | None) -> list[str]: ...
 
 
 def _name_unknown(repository: str) -> NotFound:
@@ -271,4 +292,33 @@ class App:
             )
             if not rows and await uow.views.repository_kind(repository) is None:
                 raise _name_unknown(repository)
+        return paginate_tags(rows, n, last)
+
+    async def list_referrers(
+        self, repository: str, subject: str, artifact_type: str | None = None
+    ) -> list[Referrer]:
+        """The manifests of `repository` whose subject is `subject` (only those of `artifact_type` when
+        given), ordered by digest, with their annotations. The subject need not be in the repository; an
+        unknown repository has no referrers (the referrers API answers an empty index, never 404)."""
+        validate_repository_name(repository)
+        key = str(Digest.parse(subject))
+        async with self.uow(readonly=True) as uow:
+            found = await uow.views.referrers(repository, key, artifact_type or None)
+            contents = await uow.views.referrer_contents(repository, [r.digest for r in found])
+        return [
+            dataclasses.replace(r, annotations=stored_annotations(contents[r.digest]))
+            for r in found
+            if r.digest in contents
+        ]
+
+    async def list_repositories(self, n: int | None, last: str | None) -> tuple[list[str], bool]:
+        """A page of every repository's name in lexical (byte) order after `last`, at most `n` (None: all),
+        and whether more follow (the catalog; the edge keeps the names a caller may see)."""
+        validate_page_size(n)
+        async with self.uow(readonly=True) as uow:
+            rows = (
+                []
+                if n == 0
+                else await uow.views.repository_names(after=last, limit=None if n is None else n + 1)
+            )
         return paginate_tags(rows, n, last)

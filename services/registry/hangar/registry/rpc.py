@@ -57,6 +57,31 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):  # type: igno
             digest=deletion.digest, deleted_tags=deletion.tags, manifest_deleted=deletion.manifest_deleted
         )
 
+    async def ListReferrers(
+        self, request: registry_pb2.ListReferrersRequest, context: Any
+    ) -> registry_pb2.ListReferrersResponse:
+        referrers = await self._app.list_referrers(
+            request.repository, request.subject_digest, request.artifact_type or None
+        )
+        return registry_pb2.ListReferrersResponse(
+            referrers=[
+                registry_pb2.Descriptor(
+                    media_type=r.media_type,
+                    digest=r.digest,
+                    size=r.size,
+                    artifact_type=r.artifact_type,
+                    annotations=r.annotations,
+                )
+                for r in referrers
+            ]
+        )
+
+    async def ListRepositories(
+        self, request: registry_pb2.ListRepositoriesRequest, context: Any
+    ) -> registry_pb2.ListRepositoriesResponse:
+        names, more = await self._app.list_repositories(request.page_size or None, request.last or None)
+        return registry_pb2.ListRepositoriesResponse(repositories=names, more=more)
+
 
 def registrations(app: App) -> list[tuple[Callable[[Any, Any], None], Any]]:
     """The servicers of this service, as `GrpcServer` takes them."""

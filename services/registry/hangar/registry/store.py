@@ -32,7 +32,7 @@ from sqlalchemy.types import TypeEngine
 from hangar.api.registry.v1 import events_pb2
 from hangar.kit.codec import EventCodec
 from hangar.kit.eventstore import Projector, StoredEvent
-from hangar.registry.app import StoredManifest
+from hangar.registry.app import Referrer, StoredManifest
 from hangar.registry.domain import (
     BlobLinked,
     ManifestDeleted,
@@ -305,6 +305,36 @@ class SqlViews:
         query = select(tags.c.tag).where(tags.c.repository == repository).order_by(tags.c.tag)
         if after is not None:
             query = query.where(tags.c.tag > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return list((await self._session.execute(query)).scalars())
+
+    async def referrers(self, repository: str, subject: str, artifact_type: str | None) -> list[Referrer]:
+        query = (
+            select(manifests.c.media_type, manifests.c.digest, manifests.c.size, manifests.c.artifact_type)
+            .where(manifests.c.repository == repository, manifests.c.subject_digest == subject)
+            .order_by(manifests.c.digest)
+        )
+        if artifact_type is not None:
+            query = query.where(manifests.c.artifact_type == artifact_type)
+        result = await self._session.execute(query)
+        return [Referrer(row.media_type, row.digest, row.size, row.artifact_type) for row in result]
+
+    async def referrer_contents(self, repository: str, digests: Collection[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for chunk in _chunks(sorted(set(digests))):
+            result = await self._session.execute(
+                select(manifests.c.digest, manifests.c.content).where(
+                    manifests.c.repository == repository, manifests.c.digest.in_(chunk)
+                )
+            )
+            found.update((row.digest, row.content) for row in result)
+        return found
+
+    async def repository_names(self, *, after: str | None, limit: int | None) -> list[str]:
+        query = select(repositories.c.name).order_by(repositories.c.name)
+        if after is not None:
+            query = query.where(repositories.c.name > after)
         if limit is not None:
             query = query.limit(limit)
         return list((await self._session.execute(query)).scalars())

@@ -32,6 +32,8 @@ from hangar.gateway.clients.model import (
     Page,
     Permission,
     PutManifestResult,
+    Referrer,
+    RepositoryPage,
     Session,
     StoredManifest,
     TagPage,
@@ -787,6 +789,30 @@ class FakeRegistry:
         if page_size and len(tags) > page_size:
             return TagPage(repository=repository, tags=tuple(tags[:page_size]), more=True)
         return TagPage(repository=repository, tags=tuple(tags), more=False)
+
+    async def list_referrers(
+        self, repository: str, subject_digest: str, artifact_type: str = ""
+    ) -> tuple[Referrer, ...]:
+        repo = self.repositories.get(repository)
+        if repo is None:
+            return ()
+        found = []
+        for digest, stored in sorted(repo.manifests.items()):
+            document = json.loads(stored.content)
+            if (document.get("subject") or {}).get("digest") != subject_digest:
+                continue
+            kind = str(document.get("artifactType") or (document.get("config") or {}).get("mediaType", ""))
+            if artifact_type and kind != artifact_type:
+                continue
+            annotations = dict(document.get("annotations") or {})
+            found.append(Referrer(stored.media_type, digest, len(stored.content), kind, annotations))
+        return tuple(found)
+
+    async def list_repositories(self, page_size: int = 0, last: str = "") -> RepositoryPage:
+        names = sorted(name for name in self.repositories if name > last)
+        if page_size and len(names) > page_size:
+            return RepositoryPage(repositories=tuple(names[:page_size]), more=True)
+        return RepositoryPage(repositories=tuple(names), more=False)
 
     async def link_blob(self, repository: str, digest: str, size: int) -> None:
         self.repositories.setdefault(repository, _Repository()).blobs[digest] = size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -225,6 +226,25 @@ class TagPage:
     repository: str
     tags: tuple[str, ...]
     #: True when more tags follow the last one returned.
+    more: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Referrer:
+    """A manifest whose subject is a given digest: a descriptor of the referrers index."""
+
+    media_type: str
+    digest: str
+    size: int
+    #: The manifest's artifactType, else its config's media type; "" when it has neither.
+    artifact_type: str = ""
+    annotations: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class RepositoryPage:
+    repositories: tuple[str, ...]
+    #: True when more names follow the last one returned.
     more: bool
 
 

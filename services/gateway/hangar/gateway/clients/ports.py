@@ -25,6 +25,8 @@ from hangar.gateway.clients.model import (
     Page,
     Permission,
     PutManifestResult,
+    Referrer,
+    RepositoryPage,
     Session,
     StoredManifest,
     TagPage,
@@ -184,6 +186,12 @@ class RegistryPort(Protocol):
     async def delete_manifest(self, repository: str, reference: str) -> DeletedManifest: ...
 
     async def list_tags(self, repository: str, page_size: int = 0, last: str = "") -> TagPage: ...
+
+    async def list_referrers(
+        self, repository: str, subject_digest: str, artifact_type: str = ""
+    ) -> tuple[Referrer, ...]: ...
+
+    async def list_repositories(self, page_size: int = 0, last: str = "") -> RepositoryPage: ...
 
     async def link_blob(self, repository: str, digest: str, size: int) -> None: ...
 

@@ -10,6 +10,8 @@ from hangar.gateway.clients.model import (
     BlobInfo,
     DeletedManifest,
     PutManifestResult,
+    Referrer,
+    RepositoryPage,
     StoredManifest,
     TagPage,
 )
@@ -52,6 +54,31 @@ class RegistryClient:
         with rpc.domain_errors():
             reply = await self._stub.ListTags(request, timeout=self._timeout)
         return TagPage(repository=reply.repository or repository, tags=tuple(reply.tags), more=reply.more)
+
+    async def list_referrers(
+        self, repository: str, subject_digest: str, artifact_type: str = ""
+    ) -> tuple[Referrer, ...]:
+        request = registry_pb2.ListReferrersRequest(
+            repository=repository, subject_digest=subject_digest, artifact_type=artifact_type
+        )
+        with rpc.domain_errors():
+            reply = await self._stub.ListReferrers(request, timeout=self._timeout)
+        return tuple(
+            Referrer(
+                media_type=r.media_type,
+                digest=r.digest,
+                size=int(r.size),
+                artifact_type=r.artifact_type,
+                annotations=dict(r.annotations),
+            )
+            for r in reply.referrers
+        )
+
+    async def list_repositories(self, page_size: int = 0, last: str = "") -> RepositoryPage:
+        request = registry_pb2.ListRepositoriesRequest(page_size=page_size, last=last)
+        with rpc.domain_errors():
+            reply = await self._stub.ListRepositories(request, timeout=self._timeout)
+        return RepositoryPage(repositories=tuple(reply.repositories), more=reply.more)
 
     async def link_blob(self, repository: str, digest: str, size: int) -> None:
         request = registry_pb2.LinkBlobRequest(repository=repository, digest=digest, size=size)

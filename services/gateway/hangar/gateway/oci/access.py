@@ -15,6 +15,7 @@ from typing import Final
 from starlette.requests import Request
 
 from hangar.gateway.auth import (
+    LIST,
     PULL,
     PUSH,
     REPOSITORY,
@@ -31,6 +32,8 @@ from hangar.gateway.clients import KeyInfo
 from hangar.gateway.oci.errors import OciError, access_detail, challenge
 from hangar.kit.errors import Unauthenticated
 
+#: What a client asks /token for before listing the catalog (the distribution "registry" resource type).
+CATALOG_SCOPE: Final = "registry:catalog:*"
 _HOST: Final = re.compile(r"[A-Za-z0-9.\-]+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
 
 
@@ -84,9 +87,10 @@ class AccessControl:
         action: str = "",
         error: str = "",
         reason: str = "",
+        scope: str = "",
     ) -> OciError:
         actions = scope_actions(action) if action else ()
-        scope = f"{REPOSITORY}:{name}:{','.join(actions)}" if name and actions else ""
+        scope = scope or (f"{REPOSITORY}:{name}:{','.join(actions)}" if name and actions else "")
         detail: object = access_detail(name, actions) if name else None
         if reason:
             detail = {"reason": reason, "access": detail} if name else {"reason": reason}
@@ -97,12 +101,17 @@ class AccessControl:
             headers={"WWW-Authenticate": challenge(self.realm(request), self._service, scope, error)},
         )
 
-    async def identify(self, request: Request, *, name: str = "", action: str = "") -> Caller:
-        """The caller, or OciError 401 (with a challenge for `action` on `name`) when there is none."""
+    async def identify(
+        self, request: Request, *, name: str = "", action: str = "", scope: str = ""
+    ) -> Caller:
+        """The caller, or OciError 401 (with a challenge for `action` on `name`, or for `scope`) when there
+        is none."""
         try:
             credential = parse_authorization(request.headers.get("authorization"))
             if credential is None:
-                raise self.unauthorized(request, "authentication required", name=name, action=action)
+                raise self.unauthorized(
+                    request, "authentication required", name=name, action=action, scope=scope
+                )
             if isinstance(credential, ApiKeyCredential):
                 key = await self._authenticator.key(credential.secret)
                 return Caller(subject=key.user_id or f"key:{key.key_id}", key=key)
@@ -111,7 +120,13 @@ class AccessControl:
         except Unauthenticated as refused:
             error = "invalid_token" if refused.code.startswith("TOKEN") else ""
             raise self.unauthorized(
-                request, refused.message, name=name, action=action, error=error, reason=refused.code
+                request,
+                refused.message,
+                name=name,
+                action=action,
+                error=error,
+                reason=refused.code,
+                scope=scope,
             ) from None
 
     async def require(self, request: Request, name: str, action: str) -> Caller:
@@ -144,6 +159,21 @@ class AccessControl:
             return False
         decision = await self._authorizer.decide(caller.key, Scope(REPOSITORY, name, frozenset({action})))
         return action in decision.granted
+
+    async def visible(self, caller: Caller, names: list[str]) -> set[str]:
+        """The repositories among `names` that `caller` may list (the catalog's filter).
+
+        An API key is decided per repository like any request (identity's answers, cached); an access token
+        shows only what it was granted at /token, which never looks at the key again.
+        """
+        if caller.claims is not None:
+            claims = caller.claims
+            return {name for name in names if claims.allows(name, LIST)}
+        if caller.key is None:
+            return set()
+        scopes = [Scope(REPOSITORY, name, frozenset({LIST})) for name in names]
+        decisions = await self._authorizer.decide_all(caller.key, scopes)
+        return {decision.name for decision in decisions if holds(decision.granted, LIST)}
 
 
 def denied(name: str, action: str, reason: str) -> OciError:

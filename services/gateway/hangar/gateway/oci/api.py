@@ -18,11 +18,13 @@ from starlette.routing import Route
 from hangar.gateway.auth import DELETE, LIST, PULL, PUSH
 from hangar.gateway.clients import BlobstorePort, RegistryPort
 from hangar.gateway.oci import routes
-from hangar.gateway.oci.access import AccessControl, Caller
+from hangar.gateway.oci.access import CATALOG_SCOPE, AccessControl, Caller
 from hangar.gateway.oci.base import version_check
 from hangar.gateway.oci.blobs import Blobs
+from hangar.gateway.oci.catalog import Catalog
 from hangar.gateway.oci.errors import API_VERSION_HEADER, OciError, error_response, from_domain
 from hangar.gateway.oci.manifests import Manifests
+from hangar.gateway.oci.referrers import Referrers
 from hangar.gateway.oci.routes import Target, parse_path
 from hangar.gateway.oci.tags import Tags
 from hangar.gateway.oci.uploads import Uploads
@@ -45,6 +47,8 @@ class OciApi:
         uploads = Uploads(registry, blobstore, access)
         manifests = Manifests(registry)
         tags = Tags(registry)
+        referrers = Referrers(registry)
+        self._catalog = Catalog(registry, access)
         # resource -> method -> (action needed, handler)
         self._table: dict[str, dict[str, tuple[str, Handler]]] = {
             # DELETE of a blob stays 405 UNSUPPORTED until garbage collection can reclaim it safely
@@ -63,8 +67,7 @@ class OciApi:
                 "DELETE": (DELETE, manifests.delete),
             },
             routes.TAGS: {"GET": (LIST, tags.list)},
-            # not served until the registry answers referrers queries: a 404 sends clients to the tag schema
-            routes.REFERRERS: {},
+            routes.REFERRERS: {"GET": (LIST, referrers.list)},
         }
 
     def routes(self) -> list[Route]:
@@ -82,6 +85,10 @@ class OciApi:
                 if request.method not in ("GET", "HEAD"):
                     raise _unsupported(request.method, ["GET", "HEAD"])
                 return await version_check(request, self._access)
+            if target.resource == routes.CATALOG:
+                if request.method != "GET":
+                    raise _unsupported(request.method, ["GET"])
+                return await self._list_catalog(request)
             methods = self._table[target.resource]
             if request.method not in methods:
                 raise _unsupported(request.method, list(methods))
@@ -100,6 +107,18 @@ class OciApi:
         except ClientDisconnect:
             log.info("client went away during %s %s", request.method, request.url.path)
             return Response(status_code=400)
+        response.headers.update(API_VERSION_HEADER)
+        return response
+
+    async def _list_catalog(self, request: Request) -> Response:
+        """The catalog needs a credential only: each repository is then shown if the caller may list it."""
+        caller = await self._access.identify(request, scope=CATALOG_SCOPE)
+        call = context.CallContext(
+            actor=caller.subject,
+            correlation_id=request.headers.get(REQUEST_ID_HEADER, "")[:128] or uuid.uuid4().hex,
+        )
+        with context.bound(call):
+            response = await self._catalog.list(request, caller)
         response.headers.update(API_VERSION_HEADER)
         return response
 

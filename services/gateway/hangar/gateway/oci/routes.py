@@ -20,6 +20,7 @@ UPLOAD: Final = "upload"
 MANIFEST: Final = "manifest"
 TAGS: Final = "tags"
 REFERRERS: Final = "referrers"
+CATALOG: Final = "catalog"
 
 # Tried in order; each must match the whole path after /v2/.
 _PATTERNS: Final = (
@@ -96,6 +97,8 @@ def parse_path(path: str) -> Target:
     """The target of a request path (`/v2/...`); OciError NAME_INVALID, DIGEST_INVALID... when malformed."""
     if path in ("/v2", "/v2/"):
         return Target(BASE)
+    if path == "/v2/_catalog":
+        return Target(CATALOG)
     if not path.startswith("/v2/"):
         raise OciError("UNSUPPORTED", "not an OCI distribution endpoint", status=404)
     rest = path[len("/v2/") :]

@@ -25,6 +25,7 @@ from hangar.registry.domain.manifests import (
     ParsedManifest,
     invalid_manifest,
     parse_manifest,
+    stored_annotations,
 )
 from hangar.registry.domain.names import (
     MAX_REPOSITORY_NAME_LENGTH,
@@ -80,6 +81,7 @@ __all__ = [
     "paginate_tags",
     "parse_manifest",
     "parse_reference",
+    "stored_annotations",
     "validate_page_size",
     "validate_repository_name",
     "validate_tag",

@@ -160,6 +160,12 @@ def parse_manifest(
     )
 
 
+def stored_annotations(content: bytes) -> dict[str, str]:
+    """The top-level annotations of a manifest already validated on push ({} if it has none)."""
+    annotations = json.loads(content).get("annotations")
+    return dict(annotations) if isinstance(annotations, dict) else {}
+
+
 def _load_object(content: bytes) -> dict[str, Any]:
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         # Parsers disagree on which duplicate wins; a registry must not see another manifest than clients.

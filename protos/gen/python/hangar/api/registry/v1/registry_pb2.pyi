@@ -1,8 +1,8 @@
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -111,3 +111,56 @@ class DeleteManifestResponse(_message.Message):
     deleted_tags: _containers.RepeatedScalarFieldContainer[str]
     manifest_deleted: bool
     def __init__(self, digest: _Optional[str] = ..., deleted_tags: _Optional[_Iterable[str]] = ..., manifest_deleted: _Optional[bool] = ...) -> None: ...
+
+class ListReferrersRequest(_message.Message):
+    __slots__ = ("repository", "subject_digest", "artifact_type")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    subject_digest: str
+    artifact_type: str
+    def __init__(self, repository: _Optional[str] = ..., subject_digest: _Optional[str] = ..., artifact_type: _Optional[str] = ...) -> None: ...
+
+class Descriptor(_message.Message):
+    __slots__ = ("media_type", "digest", "size", "artifact_type", "annotations")
+    class AnnotationsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    media_type: str
+    digest: str
+    size: int
+    artifact_type: str
+    annotations: _containers.ScalarMap[str, str]
+    def __init__(self, media_type: _Optional[str] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ..., artifact_type: _Optional[str] = ..., annotations: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ListReferrersResponse(_message.Message):
+    __slots__ = ("referrers",)
+    REFERRERS_FIELD_NUMBER: _ClassVar[int]
+    referrers: _containers.RepeatedCompositeFieldContainer[Descriptor]
+    def __init__(self, referrers: _Optional[_Iterable[_Union[Descriptor, _Mapping]]] = ...) -> None: ...
+
+class ListRepositoriesRequest(_message.Message):
+    __slots__ = ("page_size", "last")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    last: str
+    def __init__(self, page_size: _Optional[int] = ..., last: _Optional[str] = ...) -> None: ...
+
+class ListRepositoriesResponse(_message.Message):
+    __slots__ = ("repositories", "more")
+    REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    repositories: _containers.RepeatedScalarFieldContainer[str]
+    more: bool
+    def __init__(self, repositories: _Optional[_Iterable[str]] = ..., more: _Optional[bool] = ...) -> None: ...

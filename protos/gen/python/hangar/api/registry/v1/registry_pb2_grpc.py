@@ -65,6 +65,16 @@ class RegistryServiceStub:
                 request_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestRequest.SerializeToString,
                 response_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestResponse.FromString,
                 _registered_method=True)
+        self.ListReferrers = channel.unary_unary(
+                '/hangar.api.registry.v1.RegistryService/ListReferrers',
+                request_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListReferrersRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListReferrersResponse.FromString,
+                _registered_method=True)
+        self.ListRepositories = channel.unary_unary(
+                '/hangar.api.registry.v1.RegistryService/ListRepositories',
+                request_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListRepositoriesRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListRepositoriesResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -117,6 +127,23 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListReferrers(self, request, context):
+        """ListReferrers lists the manifests of a repository whose subject is a digest (the subject need not be
+        in the repository), ordered by digest, optionally only those of one artifact type. None is an empty
+        list; an unknown repository is an empty list too (the referrers API never answers 404).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRepositories(self, request, context):
+        """ListRepositories lists every repository's name in lexical order, paginated (the catalog; the edge
+        keeps those the caller may see).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -149,6 +176,16 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.DeleteManifest,
                     request_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestRequest.FromString,
                     response_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestResponse.SerializeToString,
+            ),
+            'ListReferrers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReferrers,
+                    request_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListReferrersRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListReferrersResponse.SerializeToString,
+            ),
+            'ListRepositories': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRepositories,
+                    request_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListRepositoriesRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListRepositoriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +351,60 @@ class RegistryService:
             '/hangar.api.registry.v1.RegistryService/DeleteManifest',
             hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestRequest.SerializeToString,
             hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReferrers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.registry.v1.RegistryService/ListReferrers',
+            hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListReferrersRequest.SerializeToString,
+            hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListReferrersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRepositories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.registry.v1.RegistryService/ListRepositories',
+            hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListRepositoriesRequest.SerializeToString,
+            hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.ListRepositoriesResponse.FromString,
             options,
             channel_credentials,
             insecure,
