@@ -6,19 +6,20 @@ import asyncio
 from pathlib import Path
 from typing import Final
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator, model_validator
 
 from hangar.api.blobstore.v1 import blobstore_pb2_grpc
 from hangar.blobstore import rpc, store
 from hangar.blobstore.app import App
 from hangar.blobstore.backend import BlobBackend
 from hangar.blobstore.filesystem import FilesystemBackend
+from hangar.blobstore.s3 import S3Backend, S3Connection
 from hangar.blobstore.subscriptions import subscriptions
 from hangar.kit.config import KitSettings
 from hangar.kit.runtime import ServiceRuntime, configure_logging
 
 SERVICE: Final = "blobstore"
-STORAGES: Final = ("filesystem",)  # "s3" comes with the S3 backend
+STORAGES: Final = ("filesystem", "s3")
 
 
 class Settings(KitSettings):
@@ -26,6 +27,15 @@ class Settings(KitSettings):
     blob_dir: str = "./data/blobs"
     #: Which backend stores the bytes (HANGAR_STORAGE).
     storage: str = "filesystem"
+    #: The S3 backend's bucket and key prefix (HANGAR_S3_BUCKET, HANGAR_S3_PREFIX).
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    #: Where and how to reach S3; unset values fall back to botocore's environment and profile
+    #: (HANGAR_S3_ENDPOINT_URL, HANGAR_S3_REGION, HANGAR_S3_ACCESS_KEY_ID, HANGAR_S3_SECRET_ACCESS_KEY).
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
 
     @field_validator("storage")
     @classmethod
@@ -36,10 +46,25 @@ class Settings(KitSettings):
             )
         return value
 
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("HANGAR_STORAGE=s3 needs HANGAR_S3_BUCKET")
+        return self
+
 
 def make_backend(settings: Settings) -> BlobBackend:
     if settings.storage == "filesystem":
         return FilesystemBackend(Path(settings.blob_dir))
+    if settings.storage == "s3":
+        secret = settings.s3_secret_access_key
+        connection = S3Connection(
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret is not None else None,
+        )
+        return S3Backend(settings.s3_bucket, settings.s3_prefix, connection)
     raise ValueError(f"unsupported storage {settings.storage!r}")  # Settings refuses it first
 
 
