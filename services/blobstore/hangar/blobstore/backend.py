@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Final, Protocol
 
-from hangar.blobstore.domain import Digest
+from hangar.blobstore.domain import Digest, resolve_range
+from hangar.kit.errors import InvalidArgument, NotFound
 
 MiB: Final = 1024 * 1024
 DEFAULT_READ_CHUNK: Final = 1 * MiB
@@ -86,3 +88,33 @@ class BlobDeleter(Protocol):
 
 class BlobBackend(BlobIngester, BlobStatter, BlobReader, BlobDeleter, Protocol):
     """Everything the blobstore needs from storage. Every implementation passes `BlobBackendContract`."""
+
+
+#: A caller's chunk size is capped so that one read never holds more than this.
+MAX_READ_CHUNK: Final = 16 * MiB
+
+
+def unknown_blob(digest: Digest) -> NotFound:
+    return NotFound(f"blob {digest} does not exist", code="BLOB_UNKNOWN")
+
+
+class RangedReads(abc.ABC):
+    """`read` for every backend: check the arguments and the range before a byte moves, then stream."""
+
+    @abc.abstractmethod
+    async def stat(self, digest: Digest) -> int | None: ...
+
+    @abc.abstractmethod
+    def _stream(self, digest: Digest, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
+        """Bytes [start, end) of the blob in chunks of at most `chunk_size`."""
+
+    async def read(
+        self, digest: Digest, offset: int = 0, length: int | None = None, chunk_size: int = DEFAULT_READ_CHUNK
+    ) -> AsyncIterator[bytes]:
+        if chunk_size <= 0:
+            raise InvalidArgument(f"chunk size must be positive, got {chunk_size}")
+        size = await self.stat(digest)
+        if size is None:
+            raise unknown_blob(digest)
+        start, end = resolve_range(size, offset, length)
+        return self._stream(digest, start, end, min(chunk_size, MAX_READ_CHUNK))

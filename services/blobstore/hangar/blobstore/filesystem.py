@@ -27,16 +27,15 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
-from hangar.blobstore.backend import DEFAULT_READ_CHUNK, MiB
+from hangar.blobstore.backend import MiB, RangedReads, unknown_blob
 from hangar.blobstore.domain import (
     Digest,
     check_offset,
     check_upload_id,
-    resolve_range,
     unknown_upload,
     verify_digest,
 )
-from hangar.kit.errors import AlreadyExists, ConcurrencyConflict, DomainError, InvalidArgument, NotFound
+from hangar.kit.errors import AlreadyExists, ConcurrencyConflict, DomainError, InvalidArgument
 
 if TYPE_CHECKING:
     from hashlib import _Hash
@@ -49,14 +48,13 @@ STREAMING_ALGORITHM: Final = "sha256"
 
 _WRITE_BATCH: Final = 4 * MiB  # incoming chunks are gathered to this size for one write+hash off the loop
 _HASH_BLOCK: Final = 8 * MiB  # read size when an upload must be rehashed from disk
-_MAX_READ_CHUNK: Final = 16 * MiB  # a caller's chunk_size is capped so one read never holds more
 _MAX_CACHED_HASHERS: Final = 10_000  # abandoned uploads must not grow memory; an evicted hasher is rebuilt
 _LINK_UNSUPPORTED: Final = frozenset(
     {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK}
 )  # errors of link() on filesystems without hard links
 
 
-class FilesystemBackend:
+class FilesystemBackend(RangedReads):
     """Stores blobs under `root` (see the module docstring for the layout). Creates directories on demand."""
 
     def __init__(self, root: Path) -> None:
@@ -161,17 +159,6 @@ class FilesystemBackend:
         except FileNotFoundError:
             return None
 
-    async def read(
-        self, digest: Digest, offset: int = 0, length: int | None = None, chunk_size: int = DEFAULT_READ_CHUNK
-    ) -> AsyncIterator[bytes]:
-        if chunk_size <= 0:
-            raise InvalidArgument(f"chunk size must be positive, got {chunk_size}")
-        size = await self.stat(digest)
-        if size is None:
-            raise _unknown_blob(digest)
-        start, end = resolve_range(size, offset, length)
-        return self._stream(digest, start, end, min(chunk_size, _MAX_READ_CHUNK))
-
     async def _stream(self, digest: Digest, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
         path = self._blob_path(digest)
 
@@ -179,7 +166,7 @@ class FilesystemBackend:
             try:
                 return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
-                raise _unknown_blob(digest) from None
+                raise unknown_blob(digest) from None
 
         fd = await _open_cancel_safely(open_blob)
         try:
@@ -197,7 +184,7 @@ class FilesystemBackend:
         try:
             await _off_loop(os.unlink, self._blob_path(digest))
         except FileNotFoundError:
-            raise _unknown_blob(digest) from None
+            raise unknown_blob(digest) from None
 
     # -- upload locking --------------------------------------------------------------------------------
 
@@ -242,10 +229,6 @@ class _HasherCache:
 
     def drop(self, upload_id: str) -> None:
         self._entries.pop(upload_id, None)
-
-
-def _unknown_blob(digest: Digest) -> NotFound:
-    return NotFound(f"blob {digest} does not exist", code="BLOB_UNKNOWN")
 
 
 async def _off_loop(func: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:

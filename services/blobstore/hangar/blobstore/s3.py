@@ -41,16 +41,15 @@ from typing import TYPE_CHECKING, Any, Final
 from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import ClientError
 
-from hangar.blobstore.backend import DEFAULT_READ_CHUNK, MiB
+from hangar.blobstore.backend import MiB, RangedReads, unknown_blob
 from hangar.blobstore.domain import (
     Digest,
     check_offset,
     check_upload_id,
-    resolve_range,
     unknown_upload,
     verify_digest,
 )
-from hangar.kit.errors import AlreadyExists, ConcurrencyConflict, DomainError, InvalidArgument, NotFound
+from hangar.kit.errors import AlreadyExists, ConcurrencyConflict, DomainError, InvalidArgument
 
 if TYPE_CHECKING:
     from hashlib import _Hash
@@ -61,7 +60,6 @@ STREAMING_ALGORITHM: Final = "sha256"
 PART_SIZE: Final = 8 * MiB  # S3 wants >= 5 MiB for every part but the last
 LOCK_LEASE: Final = datetime.timedelta(minutes=10)
 _HASH_BLOCK: Final = 8 * MiB
-_MAX_READ_CHUNK: Final = 16 * MiB
 _MAX_SINGLE_COPY: Final = 5 * 1024 * MiB  # CopyObject's limit; larger blobs are copied part by part
 _COPY_PART: Final = 512 * MiB
 _MAX_CACHED_HASHERS: Final = 10_000
@@ -108,7 +106,7 @@ class _UploadState:
         return cls(**raw)
 
 
-class S3Backend:
+class S3Backend(RangedReads):
     """Stores blobs in `bucket` under `prefix` (see the module docstring for the layout).
 
     Opens its S3 client on first use; `close()` releases it. Instances may share one `session` (it caches
@@ -233,17 +231,6 @@ class S3Backend:
     async def stat(self, digest: Digest) -> int | None:
         return await self._object_size(self._blob_key(digest))
 
-    async def read(
-        self, digest: Digest, offset: int = 0, length: int | None = None, chunk_size: int = DEFAULT_READ_CHUNK
-    ) -> AsyncIterator[bytes]:
-        if chunk_size <= 0:
-            raise InvalidArgument(f"chunk size must be positive, got {chunk_size}")
-        size = await self.stat(digest)
-        if size is None:
-            raise _unknown_blob(digest)
-        start, end = resolve_range(size, offset, length)
-        return self._stream(digest, start, end, min(chunk_size, _MAX_READ_CHUNK))
-
     async def _stream(self, digest: Digest, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
         if start == end:
             return
@@ -252,13 +239,13 @@ class S3Backend:
                 yield block
         except ClientError as error:
             if _code(error) in _MISSING:
-                raise _unknown_blob(digest) from None
+                raise unknown_blob(digest) from None
             raise
 
     async def delete(self, digest: Digest) -> None:
         key = self._blob_key(digest)
         if await self._object_size(key) is None:
-            raise _unknown_blob(digest)
+            raise unknown_blob(digest)
         await (await self._s3()).delete_object(Bucket=self._bucket, Key=key)
 
     # -- upload state ----------------------------------------------------------------------------------
@@ -489,7 +476,3 @@ class S3Backend:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _unknown_blob(digest: Digest) -> NotFound:
-    return NotFound(f"blob {digest} does not exist", code="BLOB_UNKNOWN")
