@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterable, AsyncIterator
-from typing import Final, Protocol
+import collections
+from collections.abc import AsyncIterable, AsyncIterator, Hashable
+from typing import TYPE_CHECKING, Final, Protocol
 
 from hangar.blobstore.domain import Digest, resolve_range
 from hangar.kit.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 MiB: Final = 1024 * 1024
 DEFAULT_READ_CHUNK: Final = 1 * MiB
@@ -118,3 +122,32 @@ class RangedReads(abc.ABC):
             raise unknown_blob(digest)
         start, end = resolve_range(size, offset, length)
         return self._stream(digest, start, end, min(chunk_size, MAX_READ_CHUNK))
+
+
+#: Abandoned uploads must not grow memory: past this many, the oldest hasher goes (it is rebuilt if needed).
+MAX_CACHED_HASHERS: Final = 10_000
+
+
+class HasherCache:
+    """Incremental hashers of uploads in progress, each valid only at the position it has hashed up to
+    (a byte offset, or a backend's state version): hash while streaming, once, in this process."""
+
+    def __init__(self, capacity: int = MAX_CACHED_HASHERS) -> None:
+        self._capacity = capacity
+        self._entries: collections.OrderedDict[str, tuple[Hashable, _Hash]] = collections.OrderedDict()
+
+    def take(self, upload_id: str, position: Hashable) -> _Hash | None:
+        """Remove and return the upload's hasher if it has hashed exactly up to `position`."""
+        entry = self._entries.pop(upload_id, None)
+        if entry is None or entry[0] != position:
+            return None
+        return entry[1]
+
+    def put(self, upload_id: str, position: Hashable, hasher: _Hash) -> None:
+        self._entries[upload_id] = (position, hasher)
+        self._entries.move_to_end(upload_id)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+    def drop(self, upload_id: str) -> None:
+        self._entries.pop(upload_id, None)

@@ -16,7 +16,6 @@ modified, only created and deleted.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import errno
@@ -27,7 +26,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
-from hangar.blobstore.backend import MiB, RangedReads, unknown_blob
+from hangar.blobstore.backend import HasherCache, MiB, RangedReads, unknown_blob
 from hangar.blobstore.domain import (
     Digest,
     check_offset,
@@ -48,7 +47,6 @@ STREAMING_ALGORITHM: Final = "sha256"
 
 _WRITE_BATCH: Final = 4 * MiB  # incoming chunks are gathered to this size for one write+hash off the loop
 _HASH_BLOCK: Final = 8 * MiB  # read size when an upload must be rehashed from disk
-_MAX_CACHED_HASHERS: Final = 10_000  # abandoned uploads must not grow memory; an evicted hasher is rebuilt
 _LINK_UNSUPPORTED: Final = frozenset(
     {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK}
 )  # errors of link() on filesystems without hard links
@@ -59,7 +57,7 @@ class FilesystemBackend(RangedReads):
 
     def __init__(self, root: Path) -> None:
         self._root = root
-        self._hashers = _HasherCache(_MAX_CACHED_HASHERS)
+        self._hashers = HasherCache()
 
     # -- the path scheme -------------------------------------------------------------------------------
 
@@ -205,30 +203,6 @@ class _LockedUpload:
     path: Path
     fd: int
     size: int
-
-
-class _HasherCache:
-    """Incremental hashers of uploads in progress, each valid only at the offset it has hashed up to."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._entries: collections.OrderedDict[str, tuple[int, _Hash]] = collections.OrderedDict()
-
-    def take(self, upload_id: str, offset: int) -> _Hash | None:
-        """Remove and return the upload's hasher if it has hashed exactly `offset` bytes."""
-        entry = self._entries.pop(upload_id, None)
-        if entry is None or entry[0] != offset:
-            return None
-        return entry[1]
-
-    def put(self, upload_id: str, offset: int, hasher: _Hash) -> None:
-        self._entries[upload_id] = (offset, hasher)
-        self._entries.move_to_end(upload_id)
-        while len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
-
-    def drop(self, upload_id: str) -> None:
-        self._entries.pop(upload_id, None)
 
 
 async def _off_loop(func: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:

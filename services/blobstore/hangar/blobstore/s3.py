@@ -28,7 +28,6 @@ commit streams the assembled object back once and hashes that. Correctness never
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import datetime
@@ -41,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import ClientError
 
-from hangar.blobstore.backend import MiB, RangedReads, unknown_blob
+from hangar.blobstore.backend import HasherCache, MiB, RangedReads, unknown_blob
 from hangar.blobstore.domain import (
     Digest,
     check_offset,
@@ -62,7 +61,6 @@ LOCK_LEASE: Final = datetime.timedelta(minutes=10)
 _HASH_BLOCK: Final = 8 * MiB
 _MAX_SINGLE_COPY: Final = 5 * 1024 * MiB  # CopyObject's limit; larger blobs are copied part by part
 _COPY_PART: Final = 512 * MiB
-_MAX_CACHED_HASHERS: Final = 10_000
 _MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
@@ -127,7 +125,7 @@ class S3Backend(RangedReads):
         self._client: Any = None
         self._exit_stack = contextlib.AsyncExitStack()
         self._client_lock = asyncio.Lock()
-        self._hashers: collections.OrderedDict[str, tuple[str, _Hash]] = collections.OrderedDict()
+        self._hashers = HasherCache()
 
     async def close(self) -> None:
         self._client = None
@@ -175,7 +173,7 @@ class S3Backend(RangedReads):
             if _code(error) in ("PreconditionFailed", "412"):
                 raise AlreadyExists(f"upload {upload_id} already exists") from None
             raise
-        self._remember(upload_id, state.generation, hashlib.new(STREAMING_ALGORITHM))
+        self._hashers.put(upload_id, state.generation, hashlib.new(STREAMING_ALGORITHM))
 
     async def upload_size(self, upload_id: str) -> int:
         return (await self._load_state(upload_id)).size
@@ -183,7 +181,7 @@ class S3Backend(RangedReads):
     async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
         async with self._locked(upload_id) as state:
             check_offset(offset, state.size)
-            hasher = self._take_hasher(upload_id, state.generation)
+            hasher = self._hashers.take(upload_id, state.generation)
             pending = bytearray(await self._read_tail(state))
             received = 0
             try:
@@ -200,12 +198,12 @@ class S3Backend(RangedReads):
                 if received:
                     await self._save_tail(upload_id, state, bytes(pending))
                 if hasher is not None:  # reached only if the state was saved: it has hashed exactly that
-                    self._remember(upload_id, state.generation, hasher)
+                    self._hashers.put(upload_id, state.generation, hasher)
             return state.size
 
     async def commit(self, upload_id: str, expected: Digest) -> tuple[int, bool]:
         async with self._locked(upload_id) as state:
-            hasher = self._take_hasher(upload_id, state.generation)
+            hasher = self._hashers.take(upload_id, state.generation)
             if expected.algorithm != STREAMING_ALGORITHM or state.assembled:
                 hasher = None
             assembled = self._upload_key(upload_id, "assembled")
@@ -343,7 +341,7 @@ class S3Backend(RangedReads):
             keys = [{"Key": item["Key"]} for item in page.get("Contents", []) if item["Key"] != lock]
             if keys:
                 await s3.delete_objects(Bucket=self._bucket, Delete={"Objects": keys, "Quiet": True})
-        self._hashers.pop(upload_id, None)
+        self._hashers.drop(upload_id)
 
     # -- the per-upload lock ---------------------------------------------------------------------------
 
@@ -457,21 +455,6 @@ class S3Backend(RangedReads):
                 await s3.abort_multipart_upload(Bucket=self._bucket, Key=target, UploadId=created["UploadId"])
             raise
         return True
-
-    # -- per-process sha256 hashers --------------------------------------------------------------------
-
-    def _take_hasher(self, upload_id: str, generation: str) -> _Hash | None:
-        """The upload's hasher if it has hashed exactly the bytes of the state `generation`."""
-        entry = self._hashers.pop(upload_id, None)
-        if entry is None or entry[0] != generation:
-            return None
-        return entry[1]
-
-    def _remember(self, upload_id: str, generation: str, hasher: _Hash) -> None:
-        self._hashers[upload_id] = (generation, hasher)
-        self._hashers.move_to_end(upload_id)
-        while len(self._hashers) > _MAX_CACHED_HASHERS:
-            self._hashers.popitem(last=False)
 
 
 def _code(error: ClientError) -> str:
