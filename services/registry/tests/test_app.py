@@ -220,7 +220,7 @@ async def test_linking_creates_the_repository_and_is_idempotent(
     await link(app, CONFIG)
     events = await count(uow, schema.events)
     await link(app, CONFIG)
-    assert await count(uow, schema.events) == events == 2  # RepositoryCreated, BlobLinked
+    assert await count(uow, schema.events) == events == 3  # RepositoryCreated, BlobLinked, BlobReferenced
     assert await app.stat_blob(REPO, digest_of(CONFIG)) == len(CONFIG)
     async with uow(readonly=True) as unit:
         assert await unit.views.repository_kind(REPO) == "container"
@@ -251,7 +251,7 @@ async def test_fifty_concurrent_links_on_one_repository_all_succeed(
 
 async def test_concurrent_links_of_one_blob_record_it_once(app: App, uow: UnitOfWorkFactory[Any]) -> None:
     await asyncio.gather(*(app.link_blob(REPO, digest_of(CONFIG), len(CONFIG)) for _ in range(10)))
-    assert await count(uow, schema.events) == 2
+    assert await count(uow, schema.events) == 3  # RepositoryCreated, BlobLinked, BlobReferenced
 
 
 async def test_pushing_an_image_of_200_layers_stays_fast(app: App) -> None:

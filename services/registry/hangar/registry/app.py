@@ -17,9 +17,10 @@ from collections.abc import Collection
 from typing import Any, Protocol
 
 from hangar.kit.errors import NotFound
-from hangar.kit.uow import UnitOfWorkFactory, retry_on_conflict
+from hangar.kit.uow import UnitOfWork, UnitOfWorkFactory, retry_on_conflict
 from hangar.registry.domain import (
     BlobLink,
+    BlobUsage,
     Digest,
     ManifestDeleted,
     ParsedManifest,
@@ -75,6 +76,11 @@ class Views(Protocol):
         one repository's stream then queue instead of racing and retrying."""
         ...
 
+    async def lock_blob_usage(self, digest: str) -> None:
+        """Hold a digest's usage until the unit of work ends: links and unlinks of one digest, in any
+        repository, then queue instead of racing for its stream and retrying."""
+        ...
+
     async def blob_size(self, repository: str, digest: str) -> int | None: ...
 
     async def blob_sizes(self, repository: str, digests: Collection[str]) -> dict[str, int]: ...
@@ -95,6 +101,14 @@ class Views(Protocol):
         """The indexes of the repository that list a manifest among their children."""
         ...
 
+    async def manifests_using(self, repository: str, digest: str, limit: int) -> list[str]:
+        """The manifests of the repository whose config or layers name a blob, by digest, at most `limit`."""
+        ...
+
+    async def repositories_linking(self, digest: str) -> int:
+        """How many repositories link a blob."""
+        ...
+
     async def tags(self, repository: str, *, after: str | None, limit: int | None) -> list[str]: ...
 
     async def referrers(self, repository: str, subject: str, artifact_type: str | None) -> list[Referrer]:
@@ -105,6 +119,10 @@ class Views(Protocol):
     async def referrer_contents(self, repository: str, digests: Collection[str]) -> dict[str, bytes]: ...
 
     async def repository_names(self, *, after: str | None, limit: int | None) -> list[str]: ...
+
+
+#: A refused blob delete names at most this many of the manifests that use the blob.
+_SHOWN_USERS = 20
 
 
 def _name_unknown(repository: str) -> NotFound:
@@ -143,8 +161,42 @@ class App:
             if await uow.views.repository_kind(repository) is None:
                 created = Repository.create(repository)
                 await uow.events.append(created.stream_id, 0, created.collect())
+            usage = await _usage(uow, digest)
+            usage.linked(await uow.views.repositories_linking(digest) + 1)
             await uow.events.append(link.stream_id, expected, events)
+            await uow.events.append(usage.stream_id, usage.loaded_version, usage.collect())
             await uow.commit()
+
+    async def unlink_blob(self, repository: str, digest: str) -> tuple[str, int]:
+        """Remove a blob from a repository (blob DELETE); return its canonical digest and size.
+
+        A blob the config or a layer of one of the repository's manifests names is BLOB_REFERENCED (naming
+        such manifests); a blob the repository does not hold is BLOB_UNKNOWN, an unknown repository
+        NAME_UNKNOWN. The last unlink of a digest anywhere records BlobOrphaned (garbage collection).
+        """
+        validate_repository_name(repository)
+        key = str(Digest.parse(digest))
+        return await retry_on_conflict(lambda: self._unlink_blob(repository, key))
+
+    async def _unlink_blob(self, repository: str, digest: str) -> tuple[str, int]:
+        async with self.uow() as uow:
+            views = uow.views
+            # Manifest pushes queue on the same lock: none can start naming the blob before this commits.
+            if await views.lock_repository(repository) is None:
+                raise _name_unknown(repository)
+            link_id = BlobLink.id_for(repository, digest)
+            stored = await uow.events.load(BlobLink.stream_for(link_id))
+            link = BlobLink.rehydrate(link_id, (record.event for record in stored))
+            users = await views.manifests_using(repository, digest, _SHOWN_USERS) if link.linked else []
+            size = link.size or 0
+            link.unlink(repository, digest, users)
+            usage = await _usage(uow, digest)
+            # This repository's row is still there: it is among those counted.
+            usage.unlinked(max(await views.repositories_linking(digest) - 1, 0))
+            await uow.events.append(link.stream_id, link.loaded_version, link.collect())
+            await uow.events.append(usage.stream_id, usage.loaded_version, usage.collect())
+            await uow.commit()
+        return digest, size
 
     async def put_manifest(
         self, repository: str, reference: str, media_type: str, content: bytes
@@ -322,3 +374,11 @@ class App:
                 else await uow.views.repository_names(after=last, limit=None if n is None else n + 1)
             )
         return paginate_tags(rows, n, last)
+
+
+async def _usage(uow: UnitOfWork[Views], digest: str) -> BlobUsage:
+    """The digest's usage at its stream's current version, read before any count it is given: a count read
+    later is at least as current, and a change committed meanwhile makes the append conflict."""
+    await uow.views.lock_blob_usage(digest)
+    usage_id = BlobUsage.id_for(digest)
+    return BlobUsage.restore(digest, await uow.events.stream_version(BlobUsage.stream_for(usage_id)))

@@ -49,6 +49,12 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):  # type: igno
         size = await self._app.stat_blob(request.repository, request.digest)
         return registry_pb2.StatBlobResponse(digest=request.digest, size=size)
 
+    async def UnlinkBlob(
+        self, request: registry_pb2.UnlinkBlobRequest, context: Any
+    ) -> registry_pb2.UnlinkBlobResponse:
+        digest, size = await self._app.unlink_blob(request.repository, request.digest)
+        return registry_pb2.UnlinkBlobResponse(digest=digest, size=size)
+
     async def DeleteManifest(
         self, request: registry_pb2.DeleteManifestRequest, context: Any
     ) -> registry_pb2.DeleteManifestResponse:

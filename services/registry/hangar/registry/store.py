@@ -9,6 +9,7 @@ On PostgreSQL, names and tags sort with the "C" collation: OCI lists tags in byt
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     delete,
+    func,
     insert,
     select,
     update,
@@ -34,12 +36,17 @@ from hangar.kit.codec import EventCodec
 from hangar.kit.eventstore import Projector, StoredEvent
 from hangar.registry.app import Referrer, StoredManifest
 from hangar.registry.domain import (
+    BlobDereferenced,
     BlobLinked,
+    BlobOrphaned,
+    BlobReferenced,
+    BlobUnlinked,
     ManifestDeleted,
     ManifestPushed,
     RepositoryCreated,
     TagDeleted,
     TagMoved,
+    manifest_blob_digests,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -101,6 +108,16 @@ manifest_references = Table(
     Index("ix_manifest_references_child", "repository", "child_digest"),
 )
 
+manifest_blobs = Table(
+    "manifest_blobs",
+    metadata,
+    Column("repository", Name, primary_key=True),
+    Column("manifest_digest", DigestText, primary_key=True),
+    Column("blob_digest", DigestText, primary_key=True),
+    # Which manifests name a blob as config or layer (before deleting the blob).
+    Index("ix_manifest_blobs_blob", "repository", "blob_digest"),
+)
+
 tags = Table(
     "tags",
     metadata,
@@ -122,6 +139,10 @@ def codec() -> EventCodec:
     registry.register(TagMoved, events_pb2.TagMoved)
     registry.register(ManifestDeleted, events_pb2.ManifestDeleted)
     registry.register(TagDeleted, events_pb2.TagDeleted)
+    registry.register(BlobUnlinked, events_pb2.BlobUnlinked)
+    registry.register(BlobReferenced, events_pb2.BlobReferenced)
+    registry.register(BlobDereferenced, events_pb2.BlobDereferenced)
+    registry.register(BlobOrphaned, events_pb2.BlobOrphaned)
     return registry
 
 
@@ -140,7 +161,20 @@ async def project_registry(session: AsyncSession, stored: StoredEvent) -> None:
             await session.execute(
                 insert(blobs).values(repository=event.repository, digest=event.digest, size=event.size)
             )
+        case BlobUnlinked() as event:
+            await session.execute(
+                delete(blobs).where(blobs.c.repository == event.repository, blobs.c.digest == event.digest)
+            )
         case ManifestPushed() as event:
+            named = manifest_blob_digests(event.media_type, event.content)
+            if named:
+                await session.execute(
+                    insert(manifest_blobs),
+                    [
+                        {"repository": event.repository, "manifest_digest": event.digest, "blob_digest": blob}
+                        for blob in named
+                    ],
+                )
             await session.execute(
                 insert(manifests).values(
                     repository=event.repository,
@@ -179,7 +213,13 @@ async def project_registry(session: AsyncSession, stored: StoredEvent) -> None:
                 delete(tags).where(tags.c.repository == event.repository, tags.c.tag == event.tag)
             )
         case ManifestDeleted() as event:
-            # The references it made as an index go with it: its children become deletable.
+            # The references it made as an index go with it: its children become deletable; so do its blobs.
+            await session.execute(
+                delete(manifest_blobs).where(
+                    manifest_blobs.c.repository == event.repository,
+                    manifest_blobs.c.manifest_digest == event.digest,
+                )
+            )
             await session.execute(
                 delete(manifest_references).where(
                     manifest_references.c.repository == event.repository,
@@ -225,6 +265,14 @@ class SqlViews:
             select(repositories.c.kind).where(repositories.c.name == repository).with_for_update()
         )
         return result.scalar_one_or_none()
+
+    async def lock_blob_usage(self, digest: str) -> None:
+        # A transaction-scoped advisory lock on PostgreSQL (there is no row to lock before a digest's first
+        # link); SQLite's write transactions already run one at a time.
+        if self._session.get_bind().dialect.name == "postgresql":
+            hashed = hashlib.sha256(f"blobusage:{digest}".encode()).digest()
+            key = int.from_bytes(hashed[:8], "big", signed=True)
+            await self._session.execute(select(func.pg_advisory_xact_lock(key)))
 
     async def blob_size(self, repository: str, digest: str) -> int | None:
         result = await self._session.execute(
@@ -300,6 +348,21 @@ class SqlViews:
             .order_by(manifest_references.c.parent_digest)
         )
         return list(result.scalars())
+
+    async def manifests_using(self, repository: str, digest: str, limit: int) -> list[str]:
+        result = await self._session.execute(
+            select(manifest_blobs.c.manifest_digest)
+            .where(manifest_blobs.c.repository == repository, manifest_blobs.c.blob_digest == digest)
+            .order_by(manifest_blobs.c.manifest_digest)
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def repositories_linking(self, digest: str) -> int:
+        result = await self._session.execute(
+            select(func.count()).select_from(blobs).where(blobs.c.digest == digest)
+        )
+        return int(result.scalar_one())
 
     async def tags(self, repository: str, *, after: str | None, limit: int | None) -> list[str]:
         query = select(tags.c.tag).where(tags.c.repository == repository).order_by(tags.c.tag)

@@ -6,7 +6,8 @@ edge can pass them through. A manifest over MAX_MANIFEST_BYTES raises ManifestTo
 SIZE_INVALID, distinct from MANIFEST_INVALID so that the gateway can answer it with 413 Payload Too Large on
 the manifest route; a blob linked with an impossible size, or a size other than its earlier link's, is
 SIZE_INVALID too. Deleting a manifest that an index of its repository still lists is MANIFEST_REFERENCED
-(FailedPrecondition; the spec has no code for it: the gateway answers 409 with DENIED).
+(FailedPrecondition; the spec has no code for it: the gateway answers 409 with DENIED); deleting a blob
+that a manifest of its repository names is BLOB_REFERENCED, likewise.
 """
 
 from hangar.registry.domain.digests import Digest
@@ -24,6 +25,7 @@ from hangar.registry.domain.manifests import (
     ManifestTooLarge,
     ParsedManifest,
     invalid_manifest,
+    manifest_blob_digests,
     parse_manifest,
     stored_annotations,
 )
@@ -42,6 +44,7 @@ from hangar.registry.domain.repository import (
     REPOSITORY_KINDS,
     BlobLink,
     BlobLinked,
+    BlobUnlinked,
     ManifestDeleted,
     ManifestPushed,
     Repository,
@@ -49,6 +52,7 @@ from hangar.registry.domain.repository import (
     TagDeleted,
     TagMoved,
 )
+from hangar.registry.domain.usage import BlobDereferenced, BlobOrphaned, BlobReferenced, BlobUsage
 
 __all__ = [
     "DOCKER_MANIFEST",
@@ -64,8 +68,13 @@ __all__ = [
     "OCI_INDEX",
     "OCI_MANIFEST",
     "REPOSITORY_KINDS",
+    "BlobDereferenced",
     "BlobLink",
     "BlobLinked",
+    "BlobOrphaned",
+    "BlobReferenced",
+    "BlobUnlinked",
+    "BlobUsage",
     "Descriptor",
     "Digest",
     "ManifestDeleted",
@@ -78,6 +87,7 @@ __all__ = [
     "TagDeleted",
     "TagMoved",
     "invalid_manifest",
+    "manifest_blob_digests",
     "paginate_tags",
     "parse_manifest",
     "parse_reference",

@@ -160,6 +160,34 @@ def parse_manifest(
     )
 
 
+def manifest_blob_digests(media_type: str, content: bytes) -> tuple[str, ...]:
+    """The blobs (config, then layers; no foreign layers) an image manifest already validated on push names.
+
+    An index names none. Lenient on purpose: read models are rebuilt from stored manifests, which stricter
+    validation rules of a later version must not make unreadable; what cannot be read names nothing.
+    """
+    if media_type not in IMAGE_MANIFEST_TYPES:
+        return ()
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return ()
+    if not isinstance(document, dict):
+        return ()
+    named: dict[str, None] = {}
+    config = document.get("config")
+    if isinstance(config, dict) and isinstance(config.get("digest"), str):
+        named[config["digest"]] = None
+    layers = document.get("layers")
+    for layer in layers if isinstance(layers, list) else ():
+        if not isinstance(layer, dict) or not isinstance(layer.get("digest"), str):
+            continue
+        if layer.get("urls") and layer.get("mediaType") in _FOREIGN_LAYER_TYPES:
+            continue  # fetched from elsewhere: never linked here
+        named[layer["digest"]] = None
+    return tuple(named)
+
+
 def stored_annotations(content: bytes) -> dict[str, str]:
     """The top-level annotations of a manifest already validated on push ({} if it has none)."""
     annotations = json.loads(content).get("annotations")

@@ -39,6 +39,15 @@ class BlobLinked(DomainEvent):
 
 
 @dataclasses.dataclass(frozen=True)
+class BlobUnlinked(DomainEvent):
+    """A repository no longer holds a blob (deleted by a registry admin; no manifest of it named the blob)."""
+
+    repository: str
+    digest: str
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
 class ManifestPushed(DomainEvent):
     """A manifest became part of a repository. It carries everything the read model needs to serve it.
 
@@ -287,6 +296,8 @@ class Repository(Aggregate):
                 self.kind = kind
             case BlobLinked(digest=digest, size=size):
                 self.blobs[digest] = size
+            case BlobUnlinked(digest=digest):
+                self.blobs.pop(digest, None)
             case ManifestPushed(digest=digest, children=children):
                 self.manifests.add(digest)
                 if children:
@@ -335,9 +346,33 @@ class BlobLink(Aggregate):
             raise _relinked(key, self.size, size)
         self.record(BlobLinked(repository=repository, digest=key, size=size))
 
+    def unlink(self, repository: str, digest: Digest | str, used_by: Collection[str] = ()) -> None:
+        """Remove the blob from the repository (blob DELETE); it may be linked again later.
+
+        `used_by` holds the manifests of the repository whose config or layers name the blob (from the
+        caller's read model): while there is one, the unlink is BLOB_REFERENCED, naming them (delete those
+        manifests first). A blob the repository does not hold is BLOB_UNKNOWN.
+        """
+        key = str(digest if isinstance(digest, Digest) else Digest.parse(digest))
+        if self.id != self.id_for(repository, key):
+            raise ValueError(f"link {self.id} is not the link of {key} in {repository}")
+        if self.size is None:
+            raise NotFound(f"blob {key} is not in {quote(repository)}", code="BLOB_UNKNOWN")
+        users = sorted(set(used_by))
+        if users:
+            raise FailedPrecondition(
+                f"blob {key} is used by manifest {_listed(users)} in {quote(repository)}; "
+                "delete the manifest first",
+                code="BLOB_REFERENCED",
+                detail=_first_of(users, _MAX_DETAIL_CHARS),
+            )
+        self.record(BlobUnlinked(repository=repository, digest=key, size=self.size))
+
     def apply(self, event: DomainEvent) -> None:
         match event:
             case BlobLinked(size=size):
                 self.size = size
+            case BlobUnlinked():
+                self.size = None
             case _:
                 pass

@@ -31,3 +31,29 @@ class UploadCancelled(_message.Message):
     upload_id: str
     reason: str
     def __init__(self, upload_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class BlobCondemned(_message.Message):
+    __slots__ = ("digest", "generation")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    generation: int
+    def __init__(self, digest: _Optional[str] = ..., generation: _Optional[int] = ...) -> None: ...
+
+class BlobSpared(_message.Message):
+    __slots__ = ("digest", "generation", "reason")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    generation: int
+    reason: str
+    def __init__(self, digest: _Optional[str] = ..., generation: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class BlobDeleted(_message.Message):
+    __slots__ = ("digest", "size")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    size: int
+    def __init__(self, digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...

@@ -73,3 +73,41 @@ class TagDeleted(_message.Message):
     tag: str
     digest: str
     def __init__(self, repository: _Optional[str] = ..., tag: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...
+
+class BlobUnlinked(_message.Message):
+    __slots__ = ("repository", "digest", "size")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    digest: str
+    size: int
+    def __init__(self, repository: _Optional[str] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class BlobReferenced(_message.Message):
+    __slots__ = ("digest", "repositories", "generation")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    repositories: int
+    generation: int
+    def __init__(self, digest: _Optional[str] = ..., repositories: _Optional[int] = ..., generation: _Optional[int] = ...) -> None: ...
+
+class BlobDereferenced(_message.Message):
+    __slots__ = ("digest", "repositories", "generation")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    repositories: int
+    generation: int
+    def __init__(self, digest: _Optional[str] = ..., repositories: _Optional[int] = ..., generation: _Optional[int] = ...) -> None: ...
+
+class BlobOrphaned(_message.Message):
+    __slots__ = ("digest", "generation")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    generation: int
+    def __init__(self, digest: _Optional[str] = ..., generation: _Optional[int] = ...) -> None: ...

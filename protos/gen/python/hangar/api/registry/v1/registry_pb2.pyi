@@ -94,6 +94,22 @@ class StatBlobResponse(_message.Message):
     size: int
     def __init__(self, digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
+class UnlinkBlobRequest(_message.Message):
+    __slots__ = ("repository", "digest")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    digest: str
+    def __init__(self, repository: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...
+
+class UnlinkBlobResponse(_message.Message):
+    __slots__ = ("digest", "size")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    size: int
+    def __init__(self, digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
 class DeleteManifestRequest(_message.Message):
     __slots__ = ("repository", "reference")
     REPOSITORY_FIELD_NUMBER: _ClassVar[int]

@@ -60,6 +60,11 @@ class RegistryServiceStub:
                 request_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobRequest.SerializeToString,
                 response_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobResponse.FromString,
                 _registered_method=True)
+        self.UnlinkBlob = channel.unary_unary(
+                '/hangar.api.registry.v1.RegistryService/UnlinkBlob',
+                request_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.UnlinkBlobRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.UnlinkBlobResponse.FromString,
+                _registered_method=True)
         self.DeleteManifest = channel.unary_unary(
                 '/hangar.api.registry.v1.RegistryService/DeleteManifest',
                 request_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.DeleteManifestRequest.SerializeToString,
@@ -118,6 +123,16 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UnlinkBlob(self, request, context):
+        """UnlinkBlob removes a blob from a repository (the blob DELETE of the distribution API). A blob the
+        config or a layer of a manifest in the repository names is BLOB_REFERENCED (naming such a manifest);
+        one the repository does not hold is BLOB_UNKNOWN, an unknown repository NAME_UNKNOWN. When no
+        repository links the digest any more, BlobOrphaned lets the blobstore reclaim its bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteManifest(self, request, context):
         """DeleteManifest deletes by digest a manifest and every tag pointing at it, or by tag that tag alone (the
         manifest stays). A manifest an index of the repository still lists is MANIFEST_REFERENCED (naming the
@@ -171,6 +186,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.StatBlob,
                     request_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobRequest.FromString,
                     response_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobResponse.SerializeToString,
+            ),
+            'UnlinkBlob': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnlinkBlob,
+                    request_deserializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.UnlinkBlobRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.UnlinkBlobResponse.SerializeToString,
             ),
             'DeleteManifest': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteManifest,
@@ -324,6 +344,33 @@ class RegistryService:
             '/hangar.api.registry.v1.RegistryService/StatBlob',
             hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobRequest.SerializeToString,
             hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.StatBlobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnlinkBlob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.registry.v1.RegistryService/UnlinkBlob',
+            hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.UnlinkBlobRequest.SerializeToString,
+            hangar_dot_api_dot_registry_dot_v1_dot_registry__pb2.UnlinkBlobResponse.FromString,
             options,
             channel_credentials,
             insecure,
