@@ -2,7 +2,8 @@
 
 Runs skopeo copy (OCI layout <-> registry) for each workload, alternating the two registries, with fresh
 random content every round so nothing is deduplicated; prints MiB/s for both and the ratio Hangar/reference,
-and the gateway's peak RSS.
+and the peak RSS of the gateway (its process and any workers) and of the reference registry while each
+pulls the largest layer (VmRSS sampled every 50 ms). Hangar runs as `hangar up` with its embedded defaults.
 
     .venv/bin/python bench/oci_push_pull.py                 # 1 GiB layer, 8 x ~37 MiB, 200 x 64 KiB
     .venv/bin/python bench/oci_push_pull.py --scale 0.25    # a quicker run with a quarter of the bytes
@@ -15,9 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hangar_harness import Hangar, make_oci_layout, skopeo
-
-from hangar.kit.testing import free_port, wait_for_port
+from hangar_harness import make_oci_layout, skopeo
+from registries import EmbeddedHangar, ReferenceRegistry, RssSampler
 
 MiB = 1024 * 1024
 
@@ -52,36 +51,6 @@ def workloads(scale: float) -> list[Workload]:
     ]
 
 
-class ReferenceRegistry:
-    """docker-registry (CNCF Distribution 2.8 from Debian), filesystem storage, no auth, on a free port."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        config = self.root / "config.yml"
-        config.write_text(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-            f"    rootdirectory: {self.root / 'storage'}\n  delete:\n    enabled: true\n"
-            f"http:\n  addr: {self.address}\n"
-        )
-        log = (self.root / "registry.log").open("ab")
-        self.proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
-        wait_for_port(self.port, timeout=20)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
-
-
 def random_layers(layout: Path, sizes: list[int]) -> None:
     make_oci_layout(layout, "1", [{f"blob{i}.bin": os.urandom(size)} for i, size in enumerate(sizes)])
 
@@ -95,25 +64,72 @@ def timed_copy(work: Path, src: str, dst: str, *flags: str) -> float:
     return elapsed
 
 
-def gateway_peak_rss(hangar: Hangar) -> int:
-    """VmHWM of the gateway process (kB -> bytes), found among `hangar up`'s children."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-            status = (proc / "status").read_text()
-        except OSError:
-            continue
-        if (
-            b"serve" in cmdline
-            and b"gateway" in cmdline
-            and str(hangar.data_dir) in (proc / "environ").read_text(errors="replace")
-        ):
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    return 0
+@dataclass
+class BlobFigures:
+    rows: list[tuple[str, str, float, float, float]]  # workload, op, reference MiB/s, hangar MiB/s, ratio
+    #: peak VmRSS while pulling the largest layer: (gateway tree total, largest gateway process, reference)
+    rss: tuple[int, int, int]
+
+
+def measure(
+    hangar: EmbeddedHangar, reference: ReferenceRegistry, root: Path, scale: float, rounds: int
+) -> BlobFigures:
+    """skopeo push and pull of every workload, alternating the registries; medians of `rounds`."""
+    key = hangar.key
+    hangar_push = ("--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{key}")
+    hangar_pull = ("--src-tls-verify=false", "--src-creds", f"$oauthtoken:{key}")
+    rows = []
+    rss = {"hangar": (0, 0), "ref": (0, 0)}
+    for number, workload in enumerate(workloads(scale)):
+        times: dict[str, list[float]] = {
+            k: [] for k in ("ref push", "hangar push", "ref pull", "hangar pull")
+        }
+        for round_ in range(rounds):
+            layout = root / f"src-{number}-{round_}"
+            random_layers(layout, workload.layer_sizes)
+            repo = f"demo/bench{number}r{round_}:1"
+            times["ref push"].append(
+                timed_copy(
+                    root, f"oci:{layout}:1", f"docker://{reference.address}/{repo}", "--dest-tls-verify=false"
+                )
+            )
+            times["hangar push"].append(
+                timed_copy(root, f"oci:{layout}:1", f"docker://{hangar.address}/{repo}", *hangar_push)
+            )
+            for side, address, flags, pid in (
+                ("ref", reference.address, ("--src-tls-verify=false",), reference.pid()),
+                ("hangar", hangar.address, hangar_pull, hangar.gateway_pid()),
+            ):
+                dest = root / f"pulled-{side}-{number}-{round_}"
+                with RssSampler(pid) as sampler:
+                    times[f"{side} pull"].append(
+                        timed_copy(root, f"docker://{address}/{repo}", f"oci:{dest}:1", *flags)
+                    )
+                if number == 0:  # the largest layer
+                    rss[side] = (
+                        max(rss[side][0], sampler.peak_total),
+                        max(rss[side][1], sampler.peak_single),
+                    )
+                shutil.rmtree(dest)
+            shutil.rmtree(layout)
+        mib = workload.total / MiB
+        median = {k: statistics.median(v) for k, v in times.items()}
+        for op in ("push", "pull"):
+            ref_rate, hangar_rate = mib / median[f"ref {op}"], mib / median[f"hangar {op}"]
+            rows.append((workload.name, op, ref_rate, hangar_rate, hangar_rate / ref_rate))
+    return BlobFigures(rows, (rss["hangar"][0], rss["hangar"][1], rss["ref"][0]))
+
+
+def table(figures: BlobFigures, big: str) -> list[str]:
+    lines = [f"{'workload':<24}{'op':<6}{'reference MiB/s':>17}{'hangar MiB/s':>14}{'ratio':>8}"]
+    for name, op, ref_rate, hangar_rate, ratio in figures.rows:
+        lines.append(f"{name:<24}{op:<6}{ref_rate:>17.1f}{hangar_rate:>14.1f}{ratio:>8.2f}")
+    total, single, ref = figures.rss
+    lines.append(
+        f"peak RSS pulling {big}: gateway {total / MiB:.0f} MiB (largest process {single / MiB:.0f} MiB), "
+        f"reference {ref / MiB:.0f} MiB"
+    )
+    return lines
 
 
 def main() -> int:
@@ -129,58 +145,16 @@ def main() -> int:
             return 2
     with tempfile.TemporaryDirectory(prefix="hangar-bench-") as tmp:
         root = Path(tmp)
-        hangar, reference = Hangar(root / "hangar"), ReferenceRegistry(root / "reference")
-        hangar.start()
-        reference.start()
-        key = hangar.key
-        hangar_push = ("--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{key}")
-        hangar_pull = ("--src-tls-verify=false", "--src-creds", f"$oauthtoken:{key}")
-        rows = []
+        hangar, reference = EmbeddedHangar(root / "hangar"), ReferenceRegistry(root / "reference")
         try:
-            for number, workload in enumerate(workloads(args.scale)):
-                times: dict[str, list[float]] = {
-                    k: [] for k in ("ref push", "hangar push", "ref pull", "hangar pull")
-                }
-                for round_ in range(args.rounds):
-                    layout = root / f"src-{number}-{round_}"
-                    random_layers(layout, workload.layer_sizes)
-                    repo = f"demo/bench{number}r{round_}:1"
-                    times["ref push"].append(
-                        timed_copy(
-                            root,
-                            f"oci:{layout}:1",
-                            f"docker://{reference.address}/{repo}",
-                            "--dest-tls-verify=false",
-                        )
-                    )
-                    times["hangar push"].append(
-                        timed_copy(
-                            root, f"oci:{layout}:1", f"docker://{hangar.registry}/{repo}", *hangar_push
-                        )
-                    )
-                    for side, address, flags in (
-                        ("ref", reference.address, ("--src-tls-verify=false",)),
-                        ("hangar", hangar.registry, hangar_pull),
-                    ):
-                        dest = root / f"pulled-{side}-{number}-{round_}"
-                        times[f"{side} pull"].append(
-                            timed_copy(root, f"docker://{address}/{repo}", f"oci:{dest}:1", *flags)
-                        )
-                        shutil.rmtree(dest)
-                    shutil.rmtree(layout)
-                mib = workload.total / MiB
-                median = {k: statistics.median(v) for k, v in times.items()}
-                for op in ("push", "pull"):
-                    ref_rate, hangar_rate = mib / median[f"ref {op}"], mib / median[f"hangar {op}"]
-                    rows.append((workload.name, op, ref_rate, hangar_rate, hangar_rate / ref_rate))
-            rss = gateway_peak_rss(hangar)
+            hangar.start()
+            reference.start()
+            figures = measure(hangar, reference, root, args.scale, args.rounds)
         finally:
             hangar.stop()
             reference.stop()
-    print(f"\n{'workload':<24}{'op':<6}{'reference MiB/s':>17}{'hangar MiB/s':>14}{'ratio':>8}")
-    for name, op, ref_rate, hangar_rate, ratio in rows:
-        print(f"{name:<24}{op:<6}{ref_rate:>17.1f}{hangar_rate:>14.1f}{ratio:>8.2f}")
-    print(f"\ngateway peak RSS over the whole run: {rss / MiB:.0f} MiB")
+    print()
+    print("\n".join(table(figures, workloads(args.scale)[0].name)))
     return 0
 
 
