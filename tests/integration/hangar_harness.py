@@ -33,6 +33,8 @@ class Hangar:
     root: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    #: HANGAR_* settings given to `hangar up` (e.g. HANGAR_STORAGE=s3); no other is inherited.
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
@@ -63,6 +65,7 @@ class Hangar:
         seen = log_path.stat().st_size if log_path.exists() else 0  # earlier runs' lines don't count
         log = log_path.open("ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("HANGAR_")}
+        env.update(self.env)
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +21,12 @@ SERVICES = ("identity", "keys", "registry", "blobstore")
 BOOTSTRAP_ORG = "demo"
 BOOTSTRAP_OWNER = "admin@localhost"
 STOP_GRACE_SECONDS = 15.0
+
+
+def storage_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The blobstore's storage settings (HANGAR_STORAGE, HANGAR_S3_*) from `hangar up`'s own environment:
+    where the bytes live is the operator's choice, unlike every other HANGAR_* setting of the children."""
+    return {k: v for k, v in environ.items() if k == "HANGAR_STORAGE" or k.startswith("HANGAR_S3_")}
 
 
 class StartupFailed(RuntimeError):
@@ -99,6 +106,7 @@ class Embedded:
             )
             if service == "blobstore":
                 env["HANGAR_BLOB_DIR"] = str(self.data / "blobs")
+                env.update(storage_env(os.environ))
             self._spawn(service, env)
         for service in SERVICES:
             addresses[service] = f"127.0.0.1:{self._wait_for_port_file(service)}"

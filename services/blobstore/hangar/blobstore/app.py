@@ -9,14 +9,17 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import datetime
 from typing import Protocol
 
-from hangar.blobstore.backend import DEFAULT_READ_CHUNK, BlobBackend
+from hangar.blobstore.backend import DEFAULT_READ_CHUNK, BlobBackend, BlobPresigner
 from hangar.blobstore.domain import (
     CANCELLED_BY_CLIENT,
+    DEFAULT_REDIRECT_EXPIRY_SECONDS,
     DIGEST_MISMATCH,
     Digest,
+    NoDirectUrl,
     UploadSession,
     UploadState,
     check_access,
+    check_redirect_expiry,
     check_upload_id,
     require_open,
 )
@@ -38,6 +41,25 @@ class BlobView:
     digest: str
     size: int
     created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class DirectUrl:
+    """A presigned URL of a stored blob, valid for `expires_in` seconds from when it was made."""
+
+    url: str = dataclasses.field(repr=False)  # a bearer capability: kept out of reprs and logs
+    expires_in: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Redirects:
+    """Whether readers may be sent straight to storage (HANGAR_S3_REDIRECT), and for how long a URL lives."""
+
+    enabled: bool = False
+    expires_in: int = DEFAULT_REDIRECT_EXPIRY_SECONDS
+
+    def __post_init__(self) -> None:
+        check_redirect_expiry(self.expires_in)
 
 
 class Views(Protocol):
@@ -65,10 +87,15 @@ class App:
         uow: UnitOfWorkFactory[Views],
         backend: BlobBackend,
         new_id: Callable[[], str] = new_upload_id,
+        *,
+        presigner: BlobPresigner | None = None,
+        redirects: Redirects = Redirects(),
     ) -> None:
         self._uow = uow
         self._backend = backend
         self._new_id = new_id
+        self._presigner = presigner
+        self._redirects = redirects
 
     # -- upload sessions -------------------------------------------------------------------------------
 
@@ -146,6 +173,20 @@ class App:
         if blob is None:
             raise NotFound(f"blob {canonical} does not exist", code="BLOB_UNKNOWN")
         return blob.size
+
+    async def presign(self, digest: str) -> DirectUrl | NoDirectUrl:
+        """A presigned URL of a stored blob, or why there is none; NotFound (BLOB_UNKNOWN) if no such blob.
+
+        Existence is checked in the read model and the URL is signed locally: no request to storage.
+        """
+        parsed = Digest.parse(digest)
+        await self.stat(str(parsed))
+        if not self._redirects.enabled:
+            return NoDirectUrl.DISABLED
+        if self._presigner is None:
+            return NoDirectUrl.BACKEND
+        expires_in = self._redirects.expires_in
+        return DirectUrl(await self._presigner.presign(parsed, expires_in), expires_in)
 
     async def read(
         self, digest: str, offset: int = 0, length: int | None = None, *, chunk_size: int = DEFAULT_READ_CHUNK

@@ -90,6 +90,18 @@ class BlobDeleter(Protocol):
         ...
 
 
+class BlobPresigner(Protocol):
+    """What a backend whose blobs can be fetched straight from storage (S3) offers beside `BlobBackend`."""
+
+    async def presign(self, digest: Digest, expires_in: int) -> str:
+        """A URL that GETs exactly the blob's object (HTTP Range honoured) for `expires_in` seconds.
+
+        Signed locally, without a request to storage, and without checking that the blob exists: the caller
+        does. The URL is a bearer capability: never log its query (the signature).
+        """
+        ...
+
+
 class BlobBackend(BlobIngester, BlobStatter, BlobReader, BlobDeleter, Protocol):
     """Everything the blobstore needs from storage. Every implementation passes `BlobBackendContract`."""
 

@@ -60,6 +60,31 @@ def verify_digest(expected: Digest, actual: Digest) -> None:
         )
 
 
+MIN_REDIRECT_EXPIRY_SECONDS: Final = 60
+MAX_REDIRECT_EXPIRY_SECONDS: Final = 7 * 24 * 3600  # SigV4's limit on a presigned URL
+DEFAULT_REDIRECT_EXPIRY_SECONDS: Final = 20 * 60  # the reference registry's
+
+
+def check_redirect_expiry(seconds: int) -> int:
+    """A presigned URL lives long enough to start a download, and no longer than S3 allows.
+
+    It is a bearer capability that outlives a revoked key until it expires, so the expiry bounds that window.
+    """
+    if not MIN_REDIRECT_EXPIRY_SECONDS <= seconds <= MAX_REDIRECT_EXPIRY_SECONDS:
+        raise InvalidArgument(
+            f"a presigned URL's expiry must be {MIN_REDIRECT_EXPIRY_SECONDS} to "
+            f"{MAX_REDIRECT_EXPIRY_SECONDS} seconds, not {seconds}"
+        )
+    return seconds
+
+
+class NoDirectUrl(enum.Enum):
+    """Why a stored blob has no presigned URL to redirect a reader to."""
+
+    DISABLED = "disabled"  # redirects are turned off
+    BACKEND = "backend"  # the backend has no URLs to give (the filesystem)
+
+
 DIGEST_MISMATCH: Final = "digest mismatch"
 """Why an upload whose content did not hash to the digest it was committed with was cancelled."""
 

@@ -10,12 +10,14 @@ from pydantic import SecretStr, field_validator, model_validator
 
 from hangar.api.blobstore.v1 import blobstore_pb2_grpc
 from hangar.blobstore import rpc, store
-from hangar.blobstore.app import App
-from hangar.blobstore.backend import BlobBackend
+from hangar.blobstore.app import App, Redirects
+from hangar.blobstore.backend import BlobBackend, BlobPresigner
+from hangar.blobstore.domain import DEFAULT_REDIRECT_EXPIRY_SECONDS, check_redirect_expiry
 from hangar.blobstore.filesystem import FilesystemBackend
 from hangar.blobstore.s3 import S3Backend, S3Connection
 from hangar.blobstore.subscriptions import subscriptions
 from hangar.kit.config import KitSettings
+from hangar.kit.errors import InvalidArgument
 from hangar.kit.runtime import ServiceRuntime, configure_logging
 
 SERVICE: Final = "blobstore"
@@ -36,6 +38,12 @@ class Settings(KitSettings):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
+    #: Send blob GETs straight to S3 with presigned URLs (HANGAR_S3_REDIRECT, off by default), each valid for
+    #: HANGAR_S3_REDIRECT_EXPIRY seconds, signed for HANGAR_S3_REDIRECT_ENDPOINT_URL when clients reach the
+    #: bucket at another address than this process does (default: HANGAR_S3_ENDPOINT_URL).
+    s3_redirect: bool = False
+    s3_redirect_expiry: int = DEFAULT_REDIRECT_EXPIRY_SECONDS
+    s3_redirect_endpoint_url: str | None = None
 
     @field_validator("storage")
     @classmethod
@@ -52,6 +60,21 @@ class Settings(KitSettings):
             raise ValueError("HANGAR_STORAGE=s3 needs HANGAR_S3_BUCKET")
         return self
 
+    @model_validator(mode="after")
+    def _redirects_need_s3(self) -> Settings:
+        if self.s3_redirect and self.storage != "s3":
+            raise ValueError(
+                "HANGAR_S3_REDIRECT=true needs HANGAR_STORAGE=s3: the filesystem has no URLs to give"
+            )
+        try:
+            check_redirect_expiry(self.s3_redirect_expiry)
+        except InvalidArgument as error:
+            raise ValueError(f"HANGAR_S3_REDIRECT_EXPIRY: {error}") from None
+        return self
+
+    def redirects(self) -> Redirects:
+        return Redirects(enabled=self.s3_redirect, expires_in=self.s3_redirect_expiry)
+
 
 def make_backend(settings: Settings) -> BlobBackend:
     if settings.storage == "filesystem":
@@ -64,7 +87,12 @@ def make_backend(settings: Settings) -> BlobBackend:
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret is not None else None,
         )
-        return S3Backend(settings.s3_bucket, settings.s3_prefix, connection)
+        return S3Backend(
+            settings.s3_bucket,
+            settings.s3_prefix,
+            connection,
+            redirect_endpoint_url=settings.s3_redirect_endpoint_url,
+        )
     raise ValueError(f"unsupported storage {settings.storage!r}")  # Settings refuses it first
 
 
@@ -77,7 +105,9 @@ async def run(settings: Settings) -> None:
         projectors=store.PROJECTORS,
         views=store.SqlViews,
     )
-    app = App(runtime.uow, make_backend(settings))
+    backend = make_backend(settings)
+    presigner: BlobPresigner | None = backend if isinstance(backend, S3Backend) else None
+    app = App(runtime.uow, backend, presigner=presigner, redirects=settings.redirects())
     try:
         await runtime.start()
     except BaseException:

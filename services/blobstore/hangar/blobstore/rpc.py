@@ -6,12 +6,16 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from typing import Any, Final
 
 from hangar.api.blobstore.v1 import blobstore_pb2, blobstore_pb2_grpc
-from hangar.blobstore.app import App
+from hangar.blobstore.app import App, DirectUrl
 from hangar.blobstore.backend import MiB
-from hangar.blobstore.domain import check_offset
+from hangar.blobstore.domain import NoDirectUrl, check_offset
 from hangar.kit.errors import InvalidArgument
 
 SERVICE_NAME: Final = blobstore_pb2.DESCRIPTOR.services_by_name["BlobstoreService"].full_name
+_NO_DIRECT_URL: Final = {
+    NoDirectUrl.DISABLED: blobstore_pb2.PresignBlobResponse.UNAVAILABLE_DISABLED,
+    NoDirectUrl.BACKEND: blobstore_pb2.PresignBlobResponse.UNAVAILABLE_BACKEND,
+}
 READ_CHUNK: Final = 1 * MiB
 """Bytes per ReadResponse: large enough that per-message overhead is small, far below the message limit."""
 
@@ -81,6 +85,16 @@ class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: i
     ) -> blobstore_pb2.StatBlobResponse:
         size = await self._app.stat(request.digest)
         return blobstore_pb2.StatBlobResponse(digest=request.digest, size=size)
+
+    async def PresignBlob(
+        self, request: blobstore_pb2.PresignBlobRequest, context: Any
+    ) -> blobstore_pb2.PresignBlobResponse:
+        answer = await self._app.presign(request.digest)
+        if isinstance(answer, DirectUrl):
+            return blobstore_pb2.PresignBlobResponse(
+                digest=request.digest, url=answer.url, expires_in_seconds=answer.expires_in
+            )
+        return blobstore_pb2.PresignBlobResponse(digest=request.digest, unavailable=_NO_DIRECT_URL[answer])
 
 
 async def _data(

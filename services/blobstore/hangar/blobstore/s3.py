@@ -33,10 +33,12 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING, Any, Final
 
+from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import ClientError
 
@@ -62,6 +64,8 @@ _HASH_BLOCK: Final = 8 * MiB
 _MAX_SINGLE_COPY: Final = 5 * 1024 * MiB  # CopyObject's limit; larger blobs are copied part by part
 _COPY_PART: Final = 512 * MiB
 _MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+#: botocore logs every canonical request and signature at DEBUG: for a presigned URL that is the capability.
+_SIGNING_LOGGER: Final = "botocore.auth"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,18 +121,21 @@ class S3Backend(RangedReads):
         prefix: str = "",
         connection: S3Connection | None = None,
         session: AioSession | None = None,
+        redirect_endpoint_url: str | None = None,
     ) -> None:
         self._session = session or get_session()
         self._bucket = bucket
         self._prefix = prefix.strip("/")
         self._connection = connection or S3Connection()
         self._client: Any = None
+        self._redirect_endpoint_url = redirect_endpoint_url or self._connection.endpoint_url
+        self._signer: Any = None
         self._exit_stack = contextlib.AsyncExitStack()
         self._client_lock = asyncio.Lock()
         self._hashers = HasherCache()
 
     async def close(self) -> None:
-        self._client = None
+        self._client = self._signer = None
         await self._exit_stack.aclose()
 
     async def _s3(self) -> Any:
@@ -145,6 +152,27 @@ class S3Backend(RangedReads):
                     )
                 )
             return self._client
+
+    async def _presigning_client(self) -> Any:
+        """A client that only signs URLs (no connection is ever opened): SigV4, for the endpoint clients
+        reach, which may differ from the one this process uses (`redirect_endpoint_url`)."""
+        async with self._client_lock:
+            if self._signer is None:
+                signing_log = logging.getLogger(_SIGNING_LOGGER)
+                if signing_log.getEffectiveLevel() < logging.INFO:  # even at HANGAR_LOG_LEVEL=DEBUG
+                    signing_log.setLevel(logging.INFO)
+                connection = self._connection
+                self._signer = await self._exit_stack.enter_async_context(
+                    self._session.create_client(
+                        "s3",
+                        endpoint_url=self._redirect_endpoint_url,
+                        region_name=connection.region,
+                        aws_access_key_id=connection.access_key_id,
+                        aws_secret_access_key=connection.secret_access_key,
+                        config=AioConfig(signature_version="s3v4"),
+                    )
+                )
+            return self._signer
 
     # -- the key scheme --------------------------------------------------------------------------------
 
@@ -239,6 +267,16 @@ class S3Backend(RangedReads):
             if _code(error) in _MISSING:
                 raise unknown_blob(digest) from None
             raise
+
+    async def presign(self, digest: Digest, expires_in: int) -> str:
+        """`BlobPresigner.presign`: a SigV4 presigned GetObject of the blob's key, signed in this process."""
+        signer = await self._presigning_client()
+        url: str = await signer.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": self._blob_key(digest)},
+            ExpiresIn=expires_in,
+        )
+        return url
 
     async def delete(self, digest: Digest) -> None:
         key = self._blob_key(digest)

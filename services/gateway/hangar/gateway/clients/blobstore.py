@@ -9,7 +9,7 @@ import grpc
 
 from hangar.api.blobstore.v1 import blobstore_pb2, blobstore_pb2_grpc
 from hangar.gateway.clients import rpc
-from hangar.gateway.clients.model import BlobInfo, UploadStatus
+from hangar.gateway.clients.model import BlobInfo, BlobUrl, UploadStatus
 from hangar.kit.errors import ConcurrencyConflict
 from hangar.kit.grpcio import ERROR_CODE_KEY, error_from_rpc
 
@@ -111,6 +111,15 @@ class BlobstoreClient:
                 blobstore_pb2.StatBlobRequest(digest=digest), timeout=self._timeout
             )
         return BlobInfo(digest=reply.digest or digest, size=int(reply.size))
+
+    async def presign_blob(self, digest: str) -> BlobUrl | None:
+        with rpc.domain_errors():
+            reply = await self._stub.PresignBlob(
+                blobstore_pb2.PresignBlobRequest(digest=digest), timeout=self._timeout
+            )
+        if not reply.url:
+            return None
+        return BlobUrl(digest=reply.digest or digest, url=reply.url, expires_in=int(reply.expires_in_seconds))
 
     async def serving(self) -> bool:
         return await rpc.serving(self._channel)

@@ -19,6 +19,7 @@ from hangar.gateway.clients.model import (
     AccessResult,
     AuditEvent,
     BlobInfo,
+    BlobUrl,
     CreatedOrg,
     DeletedManifest,
     Invitation,
@@ -839,6 +840,10 @@ class FakeBlobstore:
         self.blobs: dict[str, bytes] = {}
         self.read_chunk = 64 * 1024
         self.healthy = True
+        #: Set to hand out presigned URLs under this base (as S3 with HANGAR_S3_REDIRECT would); None: none.
+        self.redirect_base: str | None = None
+        self.redirect_expiry = 1200
+        self.presign_calls = 0
 
     def _upload(self, upload_id: str, owner: str) -> _Upload:
         upload = self.uploads.get(upload_id)
@@ -896,6 +901,18 @@ class FakeBlobstore:
         if digest not in self.blobs:
             raise NotFound(f"blob {digest} does not exist", code="BLOB_UNKNOWN")
         return BlobInfo(digest=digest, size=len(self.blobs[digest]))
+
+    async def presign_blob(self, digest: str) -> BlobUrl | None:
+        self.presign_calls += 1
+        if digest not in self.blobs:
+            raise NotFound(f"blob {digest} does not exist", code="BLOB_UNKNOWN")
+        if self.redirect_base is None:
+            return None
+        signature = secrets.token_hex(16)  # a new URL per call, as a real signer's would differ by time
+        query = f"X-Amz-Expires={self.redirect_expiry}&X-Amz-Signature={signature}"
+        return BlobUrl(
+            digest=digest, url=f"{self.redirect_base}/{digest}?{query}", expires_in=self.redirect_expiry
+        )
 
     async def serving(self) -> bool:
         return self.healthy

@@ -255,6 +255,16 @@ class BlobInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class BlobUrl:
+    """A presigned URL from which a client may GET a blob straight from storage, for `expires_in` seconds
+    from when the blobstore signed it. A bearer capability: kept out of reprs, never logged."""
+
+    digest: str
+    url: str = dataclasses.field(repr=False)
+    expires_in: int
+
+
+@dataclasses.dataclass(frozen=True)
 class UploadStatus:
     upload_id: str
     owner: str

@@ -13,6 +13,7 @@ from hangar.gateway.clients.model import (
     AccessResult,
     AuditEvent,
     BlobInfo,
+    BlobUrl,
     CreatedOrg,
     DeletedManifest,
     IssuedInvitation,
@@ -216,5 +217,10 @@ class BlobstorePort(Protocol):
     def read(self, digest: str, offset: int = 0, limit: int = 0) -> AsyncIterator[bytes]: ...
 
     async def stat_blob(self, digest: str) -> BlobInfo: ...
+
+    async def presign_blob(self, digest: str) -> BlobUrl | None:
+        """A presigned URL of a stored blob, or None when the blobstore gives none (filesystem, or redirects
+        off). NotFound (BLOB_UNKNOWN) if there is no such blob."""
+        ...
 
     async def serving(self) -> bool: ...

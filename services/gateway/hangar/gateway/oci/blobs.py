@@ -1,4 +1,8 @@
-"""`GET`/`HEAD /v2/<name>/blobs/<digest>`: blobs this repository holds, streamed, with Range support."""
+"""`GET`/`HEAD /v2/<name>/blobs/<digest>`: blobs this repository holds, streamed, with Range support.
+
+When the blobstore offers presigned URLs (S3 with HANGAR_S3_REDIRECT), a GET, ranged or not, is answered
+with 307 to the blob's own object instead, as the reference registry does; HEAD is always answered here.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from hangar.gateway.clients import BlobInfo, BlobstorePort, RegistryPort
 from hangar.gateway.oci.access import Caller
 from hangar.gateway.oci.errors import OciError
+from hangar.gateway.oci.redirects import BlobRedirects
 from hangar.gateway.oci.routes import Target
 
 OCTET_STREAM: Final = "application/octet-stream"
@@ -65,9 +70,12 @@ async def stream_from(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator
 
 
 class Blobs:
-    def __init__(self, registry: RegistryPort, blobstore: BlobstorePort) -> None:
+    def __init__(
+        self, registry: RegistryPort, blobstore: BlobstorePort, redirects: BlobRedirects | None = None
+    ) -> None:
         self._registry = registry
         self._blobstore = blobstore
+        self._redirects = redirects if redirects is not None else BlobRedirects(blobstore)
 
     async def _stat(self, target: Target) -> BlobInfo:
         # the registry knows which repository holds which blob; the blobstore alone would serve any
@@ -91,6 +99,13 @@ class Blobs:
     async def get(self, request: Request, target: Target, caller: Caller) -> Response:
         blob = await self._stat(target)
         digest = target.reference
+        location = await self._redirects.location(digest)
+        if location is not None:
+            # after the same authorization and membership check; the client re-sends any Range to storage
+            return Response(
+                status_code=307,
+                headers={"Location": location, "Docker-Content-Digest": digest, "Content-Length": "0"},
+            )
         headers = self._headers(blob, digest)
         range_header = request.headers.get("range")
         if_range = request.headers.get("if-range")

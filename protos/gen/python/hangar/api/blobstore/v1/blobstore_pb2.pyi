@@ -1,6 +1,7 @@
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -111,3 +112,29 @@ class StatBlobResponse(_message.Message):
     digest: str
     size: int
     def __init__(self, digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class PresignBlobRequest(_message.Message):
+    __slots__ = ("digest",)
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    def __init__(self, digest: _Optional[str] = ...) -> None: ...
+
+class PresignBlobResponse(_message.Message):
+    __slots__ = ("digest", "url", "expires_in_seconds", "unavailable")
+    class Unavailable(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        UNAVAILABLE_UNSPECIFIED: _ClassVar[PresignBlobResponse.Unavailable]
+        UNAVAILABLE_DISABLED: _ClassVar[PresignBlobResponse.Unavailable]
+        UNAVAILABLE_BACKEND: _ClassVar[PresignBlobResponse.Unavailable]
+    UNAVAILABLE_UNSPECIFIED: PresignBlobResponse.Unavailable
+    UNAVAILABLE_DISABLED: PresignBlobResponse.Unavailable
+    UNAVAILABLE_BACKEND: PresignBlobResponse.Unavailable
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    url: str
+    expires_in_seconds: int
+    unavailable: PresignBlobResponse.Unavailable
+    def __init__(self, digest: _Optional[str] = ..., url: _Optional[str] = ..., expires_in_seconds: _Optional[int] = ..., unavailable: _Optional[_Union[PresignBlobResponse.Unavailable, str]] = ...) -> None: ...

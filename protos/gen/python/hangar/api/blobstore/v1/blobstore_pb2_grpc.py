@@ -70,6 +70,11 @@ class BlobstoreServiceStub:
                 request_serializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.StatBlobRequest.SerializeToString,
                 response_deserializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.StatBlobResponse.FromString,
                 _registered_method=True)
+        self.PresignBlob = channel.unary_unary(
+                '/hangar.api.blobstore.v1.BlobstoreService/PresignBlob',
+                request_serializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobResponse.FromString,
+                _registered_method=True)
 
 
 class BlobstoreServiceServicer:
@@ -132,6 +137,16 @@ class BlobstoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PresignBlob(self, request, context):
+        """PresignBlob returns a URL from which anyone holding it may GET the stored blob (HTTP Range honoured)
+        straight from object storage, until it expires; the URL names exactly the blob's content-addressed
+        object. When the backend cannot offer one (the filesystem) or redirects are off, the url is empty and
+        `unavailable` says why. An unknown digest is NOT_FOUND (BLOB_UNKNOWN), whatever the configuration.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BlobstoreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -169,6 +184,11 @@ def add_BlobstoreServiceServicer_to_server(servicer, server):
                     servicer.StatBlob,
                     request_deserializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.StatBlobRequest.FromString,
                     response_serializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.StatBlobResponse.SerializeToString,
+            ),
+            'PresignBlob': grpc.unary_unary_rpc_method_handler(
+                    servicer.PresignBlob,
+                    request_deserializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +381,33 @@ class BlobstoreService:
             '/hangar.api.blobstore.v1.BlobstoreService/StatBlob',
             hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.StatBlobRequest.SerializeToString,
             hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.StatBlobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PresignBlob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.blobstore.v1.BlobstoreService/PresignBlob',
+            hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobRequest.SerializeToString,
+            hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobResponse.FromString,
             options,
             channel_credentials,
             insecure,
