@@ -7,6 +7,7 @@ import dataclasses
 
 import grpc
 
+from hangar.gateway.clients.artifacts import ArtifactsClient, ArtifactsPort
 from hangar.gateway.clients.blobstore import BlobstoreClient
 from hangar.gateway.clients.identity import IdentityClient
 from hangar.gateway.clients.keys import KeysClient
@@ -22,6 +23,8 @@ class Services:
     registry: RegistryPort
     blobstore: BlobstorePort
     channels: tuple[grpc.aio.Channel, ...] = ()
+    #: The registry's ArtifactService (models, resources, charts); None where a test has no fake of it.
+    artifacts: ArtifactsPort | None = None
 
     @classmethod
     def connect(cls, *, identity: str, keys: str, registry: str, blobstore: str) -> Services:
@@ -34,6 +37,7 @@ class Services:
             registry=RegistryClient(channels["registry"]),
             blobstore=BlobstoreClient(channels["blobstore"]),
             channels=tuple(channels.values()),
+            artifacts=ArtifactsClient(channels["registry"]),
         )
 
     async def serving(self) -> dict[str, bool]:
