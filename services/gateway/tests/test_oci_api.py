@@ -186,10 +186,10 @@ async def test_a_path_outside_the_api_is_404(client: httpx.AsyncClient, push_aut
 async def test_an_unsupported_method_is_405_with_allow(
     client: httpx.AsyncClient, push_auth: dict[str, str]
 ) -> None:
-    # Blobs are not deleted until garbage collection can reclaim them; the method is refused before auth.
-    response = await client.delete(f"/v2/demo/hello/blobs/{digest_of(b'x')}", headers=push_auth)
+    # An unsupported method is refused before auth.
+    response = await client.put(f"/v2/demo/hello/blobs/{digest_of(b'x')}", headers=push_auth)
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET, HEAD"
+    assert response.headers["Allow"] == "GET, HEAD, DELETE"
     assert error_code(response) == "UNSUPPORTED"
     patched = await client.patch("/v2/demo/hello/manifests/latest", headers=push_auth)
     assert patched.status_code == 405 and patched.headers["Allow"] == "GET, HEAD, PUT, DELETE"

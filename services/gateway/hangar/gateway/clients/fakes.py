@@ -824,8 +824,34 @@ class FakeRegistry:
             raise NotFound(f"blob {digest} is unknown to {repository}", code="BLOB_UNKNOWN")
         return BlobInfo(digest=digest, size=repo.blobs[digest])
 
+    async def unlink_blob(self, repository: str, digest: str) -> BlobInfo:
+        repo = self._repository(repository)
+        if digest not in repo.blobs:
+            raise NotFound(f"blob {digest} is unknown to {repository}", code="BLOB_UNKNOWN")
+        users = sorted(
+            stored.digest
+            for stored in repo.manifests.values()
+            if digest in _named_blobs(json.loads(stored.content))
+        )
+        if users:
+            raise FailedPrecondition(
+                f"blob {digest} is used by manifest {', '.join(users)} in {repository}; "
+                "delete the manifest first",
+                code="BLOB_REFERENCED",
+                detail=" ".join(users),
+            )
+        return BlobInfo(digest=digest, size=repo.blobs.pop(digest))
+
     async def serving(self) -> bool:
         return self.healthy
+
+
+def _named_blobs(document: object) -> set[str]:
+    """The config and layer digests a manifest names (none for an index)."""
+    if not isinstance(document, dict):
+        return set()
+    descriptors = [document.get("config") or {}, *(document.get("layers") or [])]
+    return {str(d["digest"]) for d in descriptors if isinstance(d, dict) and d.get("digest")}
 
 
 @dataclasses.dataclass

@@ -198,6 +198,11 @@ class RegistryPort(Protocol):
 
     async def stat_blob(self, repository: str, digest: str) -> BlobInfo: ...
 
+    async def unlink_blob(self, repository: str, digest: str) -> BlobInfo:
+        """Remove a blob from a repository (blob DELETE); the blob unlinked. BLOB_REFERENCED (detail: the
+        manifests naming it) while a manifest of the repository names it; BLOB_UNKNOWN, NAME_UNKNOWN."""
+        ...
+
     async def serving(self) -> bool: ...
 
 

@@ -91,5 +91,11 @@ class RegistryClient:
             reply = await self._stub.StatBlob(request, timeout=self._timeout)
         return BlobInfo(digest=reply.digest or digest, size=int(reply.size))
 
+    async def unlink_blob(self, repository: str, digest: str) -> BlobInfo:
+        request = registry_pb2.UnlinkBlobRequest(repository=repository, digest=digest)
+        with rpc.domain_errors():
+            reply = await self._stub.UnlinkBlob(request, timeout=self._timeout)
+        return BlobInfo(digest=reply.digest or digest, size=int(reply.size))
+
     async def serving(self) -> bool:
         return await rpc.serving(self._channel)

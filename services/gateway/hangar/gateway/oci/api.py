@@ -51,8 +51,13 @@ class OciApi:
         self._catalog = Catalog(registry, access)
         # resource -> method -> (action needed, handler)
         self._table: dict[str, dict[str, tuple[str, Handler]]] = {
-            # DELETE of a blob stays 405 UNSUPPORTED until garbage collection can reclaim it safely
-            routes.BLOB: {"GET": (PULL, blobs.get), "HEAD": (PULL, blobs.head)},
+            # A blob DELETE needs `delete` like a manifest DELETE (REGISTRY_ADMIN, ORG_OWNER, or a service key
+            # with the delete scope; docs/decisions/0017)
+            routes.BLOB: {
+                "GET": (PULL, blobs.get),
+                "HEAD": (PULL, blobs.head),
+                "DELETE": (DELETE, blobs.delete),
+            },
             routes.UPLOADS: {"POST": (PUSH, uploads.start)},
             routes.UPLOAD: {
                 "GET": (PUSH, uploads.status),

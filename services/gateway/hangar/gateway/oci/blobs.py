@@ -91,6 +91,13 @@ class Blobs:
             "Cache-Control": "max-age=31536000",
         }
 
+    async def delete(self, request: Request, target: Target, caller: Caller) -> Response:
+        """Remove the blob from this repository: 202 (docs/decisions/0017). The gateway keeps no blob cache,
+        so the next request on any replica asks the registry and finds it gone; the bytes are reclaimed
+        by the blobstore's garbage collection once no repository links the digest."""
+        await self._registry.unlink_blob(target.name, target.reference)
+        return Response(status_code=202, headers={"Content-Length": "0"})
+
     async def head(self, request: Request, target: Target, caller: Caller) -> Response:
         blob = await self._stat(target)
         headers = {**self._headers(blob, target.reference), "Content-Length": str(blob.size)}

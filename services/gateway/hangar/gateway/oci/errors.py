@@ -56,8 +56,11 @@ STATUS_BY_RESOURCE_CODE: Final[Mapping[tuple[str, str], int]] = {
 #: |---------------------|------------|------------------------------------------------------------------|
 #: | MANIFEST_REFERENCED | 409 DENIED | DELETE of a manifest an index of the repository lists; message   |
 #: |                     |            | and `detail.indexes` name the index, which must be deleted first |
+#: | BLOB_REFERENCED     | 409 DENIED | DELETE of a blob a manifest of the repository names (config or   |
+#: |                     |            | layer); `detail.manifests` names them: delete those first        |
 TRANSLATED_CODES: Final[Mapping[str, tuple[str, int, str]]] = {
     "MANIFEST_REFERENCED": ("DENIED", 409, "indexes"),
+    "BLOB_REFERENCED": ("DENIED", 409, "manifests"),
 }
 
 #: A domain error whose code has no OCI meaning keeps its code; its kind decides the status.
