@@ -12,6 +12,7 @@ import dataclasses
 from typing import Final
 
 from hangar.gateway.clients.fakes import FakeBlobstore, FakeIdentity, FakeKeys, FakeRegistry
+from hangar.gateway.clients.fakes_artifacts import FakeArtifacts
 from hangar.gateway.clients.model import KeyInfo
 from hangar.gateway.clients.services import Services
 
@@ -52,10 +53,18 @@ class FakeWorld:
     keys: FakeKeys
     registry: FakeRegistry
     blobstore: FakeBlobstore
+    artifacts: FakeArtifacts = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.artifacts = FakeArtifacts(self.registry, self.blobstore)
 
     def services(self) -> Services:
         return Services(
-            identity=self.identity, keys=self.keys, registry=self.registry, blobstore=self.blobstore
+            identity=self.identity,
+            keys=self.keys,
+            registry=self.registry,
+            blobstore=self.blobstore,
+            artifacts=self.artifacts,
         )
 
 

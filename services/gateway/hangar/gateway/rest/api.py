@@ -11,9 +11,12 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hangar.gateway.auth import Authenticator, Authorizer
-from hangar.gateway.clients.ports import IdentityPort, KeysPort
+from hangar.gateway.clients.artifacts import ArtifactsPort
+from hangar.gateway.clients.ports import BlobstorePort, IdentityPort, KeysPort, RegistryPort
+from hangar.gateway.rest import artifacts as artifact_routes
 from hangar.gateway.rest import audit, keys, members, org_keys, orgs, sessions
 from hangar.gateway.rest.access import ACCESS_CACHE_SECONDS, SESSION_CACHE_SECONDS, Gatekeeper
+from hangar.gateway.rest.artifact_access import ArtifactGate
 from hangar.gateway.rest.base import Rest
 from hangar.gateway.rest.errors import EXCEPTION_HANDLERS, ApiError, error_response
 
@@ -46,9 +49,15 @@ ROUTES: Final = (
     "/orgs/{org}/service-keys/{key_id}",
     "/orgs/{org}/service-keys/{key_id}/rotate",
     "/orgs/{org}/events",
+    *artifact_routes.ROUTES,
 )
+#: Request bodies that stream to the services instead of being read whole as JSON (file uploads).
+STREAMED_BODIES: Final = (artifact_routes.STREAMED_BODY,)
+#: Chart archives uploaded as they are (rest/charts.py reads them, up to its own limit).
+CHART_UPLOADS: Final = re.compile(r"/orgs/[^/]+(?:/teams/[^/]+)?/charts$")
 _TEMPLATES: Final = [
-    (re.compile("^" + re.sub(r"\{[a-z_]+\}", "[^/]+", route) + "$"), PREFIX + route) for route in ROUTES
+    (re.compile("^" + re.sub(r"\{[a-z_]+\}", "[^/]+", route.replace("{path}", ".+")) + "$"), PREFIX + route)
+    for route in ROUTES
 ]
 
 
@@ -71,6 +80,12 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        if scope["method"] == "PUT" and any(p.search(scope["path"]) for p in STREAMED_BODIES):
+            await self._app(scope, receive, send)
+            return
+        if scope["method"] == "POST" and CHART_UPLOADS.search(scope["path"]):
             await self._app(scope, receive, send)
             return
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
@@ -170,6 +185,9 @@ def create_rest_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     session_cache_seconds: float = SESSION_CACHE_SECONDS,
     access_cache_seconds: float = ACCESS_CACHE_SECONDS,
+    artifacts: ArtifactsPort | None = None,
+    registry: RegistryPort | None = None,
+    blobstore: BlobstorePort | None = None,
 ) -> FastAPI:
     """The REST application, to mount at `/api/v1`. `app.state.gate` holds its caches, which revocation
     events evict (`forget_user`, `forget_key`, `forget_everything`)."""
@@ -193,6 +211,10 @@ def create_rest_app(
     )
     for module in (sessions, orgs, members, keys, org_keys, audit):
         app.include_router(module.router(rest))
+    if artifacts is not None and registry is not None and blobstore is not None and authorizer is not None:
+        artifact_gate = ArtifactGate(gate, authenticator, authorizer)
+        handlers = artifact_routes.Artifacts(artifacts, registry, blobstore, identity, artifact_gate)
+        app.include_router(artifact_routes.router(handlers))
     app.openapi = lambda: _document(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(NoStore)
