@@ -143,6 +143,9 @@ class FakeIdentity:
         self.check_access_calls = 0
         self.check_org_access_calls = 0
         self.healthy = True
+        #: True: check_access also grants what the user's roles allow (identity's rule: an org role covers
+        #: org/name, a team role org/team/name, ORG_OWNER everything in the org); else only `grant`s count.
+        self.decide_by_roles = False
 
     # -- test setup ----------------------------------------------------------------------------------------
 
@@ -315,7 +318,13 @@ class FakeIdentity:
     async def check_access(self, user_id: str, repository: str, capabilities: Iterable[str]) -> AccessResult:
         self.check_access_calls += 1
         asked = frozenset(capabilities)
-        granted = asked & self.grants.get((user_id, repository), set())
+        held = set(self.grants.get((user_id, repository), set()))
+        if self.decide_by_roles:
+            parts = repository.split("/")
+            org, team = parts[0], (parts[1] if len(parts) == 3 else "")
+            owner = "ORG_OWNER" in self.roles_of(org, user_id)
+            held |= _capabilities(CAPABILITIES) if owner else _capabilities(self.roles_of(org, user_id, team))
+        granted = asked & held
         reason = "" if granted == asked else f"you have no role that allows this on {repository}"
         return AccessResult(granted=frozenset(granted), denial_reason=reason)
 
