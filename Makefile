@@ -20,10 +20,12 @@ $(STAMP): Makefile requirements-dev.txt constraints.txt $(wildcard */pyproject.t
 run: install
 	$(BIN)/hangar up --data-dir ./data --port 5000
 
-# Debian's registry clients for the end-to-end tests (CI runs as root; elsewhere sudo is used if present).
+# Debian's registry clients for the end-to-end tests, those missing (CI runs as root; elsewhere sudo is used
+# if present).
 system-deps:
-	@command -v skopeo >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq skopeo; }
+	@missing=$$(for tool in skopeo podman; do command -v $$tool >/dev/null || echo $$tool; done); \
+	[ -z "$$missing" ] || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; }
 
 node_modules/.bin/buf: package.json
 	npm install --no-audit --no-fund --silent
