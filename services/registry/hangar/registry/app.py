@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from hangar.kit.errors import NotFound
 from hangar.kit.uow import UnitOfWork, UnitOfWorkFactory, retry_on_conflict
+from hangar.registry.artifacts import kind_of_push, versions_on_delete, versions_on_push
 from hangar.registry.domain import (
     BlobLink,
     BlobUsage,
@@ -199,13 +200,17 @@ class App:
         return digest, size
 
     async def put_manifest(
-        self, repository: str, reference: str, media_type: str, content: bytes
+        self, repository: str, reference: str, media_type: str, content: bytes, config: bytes = b""
     ) -> tuple[str, str]:
         """Store a manifest under a tag or its own digest; return its digest and its subject's ("" if none).
 
         Every blob it names must be linked in this repository and every child of an index pushed to it
         (MANIFEST_BLOB_UNKNOWN); a digest reference must be the content's digest (DIGEST_INVALID). Creates
         the repository (a container) on first use; a refused push writes nothing.
+
+        A model, resource or chart manifest (by artifactType or config media type) creates a repository of
+        that kind instead, and under a tag makes that version, committed, its metadata read from `config`
+        (the config blob's bytes, optional): see `hangar.registry.artifacts.versions_on_push`.
         """
         validate_repository_name(repository)
         target = parse_reference(reference)
@@ -213,10 +218,13 @@ class App:
             content, media_type or None, expected_digest=target if isinstance(target, Digest) else None
         )
         tag = target.name if isinstance(target, Tag) else None
-        await retry_on_conflict(lambda: self._push_manifest(repository, parsed, tag))
+        created_kind = kind_of_push(parsed) or "container"
+        await retry_on_conflict(lambda: self._push_manifest(repository, parsed, tag, created_kind, config))
         return str(parsed.digest), str(parsed.subject) if parsed.subject else ""
 
-    async def _push_manifest(self, repository: str, parsed: ParsedManifest, tag: str | None) -> None:
+    async def _push_manifest(
+        self, repository: str, parsed: ParsedManifest, tag: str | None, created_kind: str, config: bytes
+    ) -> None:
         digest = str(parsed.digest)
         async with self.uow() as uow:
             views = uow.views
@@ -227,7 +235,7 @@ class App:
             # rows newer than the version conflicts on append instead of being lost.
             version = await uow.events.stream_version(stream)
             if kind is None:
-                aggregate = Repository.create(repository)
+                aggregate = Repository.create(repository, created_kind)
             else:
                 current = await views.tag_target(repository, tag) if tag is not None else None
                 aggregate = Repository.restore(
@@ -244,6 +252,8 @@ class App:
             if not events:
                 return
             await uow.events.append(stream, expected, events)
+            after = expected + len(events)
+            await versions_on_push(uow, repository, aggregate.kind, parsed, tag, config, after)
             await uow.commit()
 
     async def delete_manifest(self, repository: str, reference: str) -> Deletion:
@@ -287,6 +297,8 @@ class App:
                 aggregate.delete_tag(target.name)
             expected, events = aggregate.loaded_version, aggregate.collect()
             await uow.events.append(stream, expected, events)
+            # A version's tag or manifest gone: the version goes with it (docs/decisions/0022).
+            await versions_on_delete(uow, repository, kind or "", events, expected + len(events))
             await uow.commit()
         last = events[-1]  # ManifestDeleted after the tags of a deleted manifest; else the one TagDeleted
         assert isinstance(last, ManifestDeleted | TagDeleted)

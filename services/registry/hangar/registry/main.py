@@ -12,6 +12,8 @@ import asyncio
 from hangar.kit.config import KitSettings
 from hangar.kit.runtime import ServiceRuntime, configure_logging
 from hangar.registry.app import App
+from hangar.registry.artifacts import ArtifactApp
+from hangar.registry.artifacts_rpc import ARTIFACT_SERVICE_NAME, artifact_registrations
 from hangar.registry.rpc import SERVICE_NAME, registrations
 from hangar.registry.store import MIGRATIONS, PROJECTORS, SqlViews, codec
 from hangar.registry.subscriptions import subscriptions
@@ -31,7 +33,12 @@ async def run(settings: Settings) -> None:
         await runtime.close()
         raise
     app = App(runtime.uow)
-    await runtime.serve(registrations(app), [SERVICE_NAME], subscriptions(app))
+    artifacts = ArtifactApp(runtime.uow, app.link_blob)
+    await runtime.serve(
+        [*registrations(app), *artifact_registrations(artifacts)],
+        [SERVICE_NAME, ARTIFACT_SERVICE_NAME],
+        subscriptions(app),
+    )
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):  # type: igno
         self, request: registry_pb2.PutManifestRequest, context: Any
     ) -> registry_pb2.PutManifestResponse:
         digest, subject_digest = await self._app.put_manifest(
-            request.repository, request.reference, request.media_type, request.content
+            request.repository, request.reference, request.media_type, request.content, request.config
         )
         return registry_pb2.PutManifestResponse(digest=digest, subject_digest=subject_digest)
 

@@ -35,6 +35,7 @@ from hangar.api.registry.v1 import events_pb2
 from hangar.kit.codec import EventCodec
 from hangar.kit.eventstore import Projector, StoredEvent
 from hangar.registry.app import Referrer, StoredManifest
+from hangar.registry.artifact_store import ArtifactSqlViews, project_artifacts, register_artifact_events
 from hangar.registry.domain import (
     BlobDereferenced,
     BlobLinked,
@@ -143,6 +144,7 @@ def codec() -> EventCodec:
     registry.register(BlobReferenced, events_pb2.BlobReferenced)
     registry.register(BlobDereferenced, events_pb2.BlobDereferenced)
     registry.register(BlobOrphaned, events_pb2.BlobOrphaned)
+    register_artifact_events(registry)
     return registry
 
 
@@ -233,7 +235,7 @@ async def project_registry(session: AsyncSession, stored: StoredEvent) -> None:
             )
 
 
-PROJECTORS: list[Projector] = [project_registry]
+PROJECTORS: list[Projector] = [project_registry, project_artifacts]
 
 
 # -- views ------------------------------------------------------------------------------------------------
@@ -247,7 +249,7 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
-class SqlViews:
+class SqlViews(ArtifactSqlViews):
     """`hangar.registry.app.Views` over the read-model tables, on the session of one unit of work."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -288,6 +288,13 @@ class LatestPolicyChanged(DomainEvent):
     policy: str
 
 
+@dataclasses.dataclass(frozen=True)
+class RepositoryKindChanged(DomainEvent):
+    repository: str
+    kind: str
+    previous_kind: str
+
+
 class ArtifactRepository(Aggregate):
     """What a repository adds for models, resources and charts: metadata and the `latest` pointer.
 
@@ -332,6 +339,18 @@ class ArtifactRepository(Aggregate):
         repository.policy = policy or LATEST_AUTO
         repository.version = version
         return repository
+
+    def receive(self, kind: str, has_manifests: bool) -> None:
+        """A manifest of `kind` arrives: a repository holding only blobs (a container by its first upload)
+        takes that kind; any other repository of another kind refuses it (KIND_MISMATCH)."""
+        self._require_exists()
+        if kind == self.kind:
+            return
+        if self.kind != "container" or has_manifests or kind not in ARTIFACT_KINDS:
+            raise FailedPrecondition(
+                f"this is a {kind}; {quote(self.id)} is a {self.kind} repository", code="KIND_MISMATCH"
+            )
+        self.record(RepositoryKindChanged(repository=self.id, kind=kind, previous_kind=self.kind))
 
     def update_metadata(self, changes: RepositoryMetadata, fields: Iterable[str]) -> None:
         """Change the named fields (METADATA_INVALID for a field of another kind or a bad value)."""
@@ -386,7 +405,7 @@ class ArtifactRepository(Aggregate):
 
     def apply(self, event: DomainEvent) -> None:
         match event:
-            case RepositoryCreated(kind=kind):
+            case RepositoryCreated(kind=kind) | RepositoryKindChanged(kind=kind):
                 self.kind = kind
             case MetadataUpdated() as updated:
                 self.metadata = updated.metadata

@@ -175,3 +175,13 @@ class LatestPolicyChanged(_message.Message):
     repository: str
     policy: str
     def __init__(self, repository: _Optional[str] = ..., policy: _Optional[str] = ...) -> None: ...
+
+class RepositoryKindChanged(_message.Message):
+    __slots__ = ("repository", "kind", "previous_kind")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_KIND_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    kind: str
+    previous_kind: str
+    def __init__(self, repository: _Optional[str] = ..., kind: _Optional[str] = ..., previous_kind: _Optional[str] = ...) -> None: ...

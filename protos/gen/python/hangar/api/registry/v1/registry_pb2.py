@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%hangar/api/registry/v1/registry.proto\x12\x16hangar.api.registry.v1\"`\n\x12PutManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\x0c\"=\n\x13PutManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x16\n\x0esubject_digest\x18\x02 \x01(\t\";\n\x12GetManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\"J\n\x13GetManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"F\n\x0fListTagsRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x0c\n\x04last\x18\x03 \x01(\t\"B\n\x10ListTagsResponse\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x0c\n\x04more\x18\x03 \x01(\x08\"C\n\x0fLinkBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\"\x12\n\x10LinkBlobResponse\"5\n\x0fStatBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"0\n\x10StatBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"7\n\x11UnlinkBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"2\n\x12UnlinkBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\">\n\x15\x44\x65leteManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\"X\n\x16\x44\x65leteManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x14\n\x0c\x64\x65leted_tags\x18\x02 \x03(\t\x12\x18\n\x10manifest_deleted\x18\x03 \x01(\x08\"Y\n\x14ListReferrersRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x16\n\x0esubject_digest\x18\x02 \x01(\t\x12\x15\n\rartifact_type\x18\x03 \x01(\t\"\xd3\x01\n\nDescriptor\x12\x12\n\nmedia_type\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\x15\n\rartifact_type\x18\x04 \x01(\t\x12H\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32\x33.hangar.api.registry.v1.Descriptor.AnnotationsEntry\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"N\n\x15ListReferrersResponse\x12\x35\n\treferrers\x18\x01 \x03(\x0b\x32\".hangar.api.registry.v1.Descriptor\":\n\x17ListRepositoriesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x0c\n\x04last\x18\x02 \x01(\t\">\n\x18ListRepositoriesResponse\x12\x14\n\x0crepositories\x18\x01 \x03(\t\x12\x0c\n\x04more\x18\x02 \x01(\x08\x32\xb9\x07\n\x0fRegistryService\x12\x66\n\x0bPutManifest\x12*.hangar.api.registry.v1.PutManifestRequest\x1a+.hangar.api.registry.v1.PutManifestResponse\x12\x66\n\x0bGetManifest\x12*.hangar.api.registry.v1.GetManifestRequest\x1a+.hangar.api.registry.v1.GetManifestResponse\x12]\n\x08ListTags\x12\'.hangar.api.registry.v1.ListTagsRequest\x1a(.hangar.api.registry.v1.ListTagsResponse\x12]\n\x08LinkBlob\x12\'.hangar.api.registry.v1.LinkBlobRequest\x1a(.hangar.api.registry.v1.LinkBlobResponse\x12]\n\x08StatBlob\x12\'.hangar.api.registry.v1.StatBlobRequest\x1a(.hangar.api.registry.v1.StatBlobResponse\x12\x63\n\nUnlinkBlob\x12).hangar.api.registry.v1.UnlinkBlobRequest\x1a*.hangar.api.registry.v1.UnlinkBlobResponse\x12o\n\x0e\x44\x65leteManifest\x12-.hangar.api.registry.v1.DeleteManifestRequest\x1a..hangar.api.registry.v1.DeleteManifestResponse\x12l\n\rListReferrers\x12,.hangar.api.registry.v1.ListReferrersRequest\x1a-.hangar.api.registry.v1.ListReferrersResponse\x12u\n\x10ListRepositories\x12/.hangar.api.registry.v1.ListRepositoriesRequest\x1a\x30.hangar.api.registry.v1.ListRepositoriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%hangar/api/registry/v1/registry.proto\x12\x16hangar.api.registry.v1\"p\n\x12PutManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\x0c\x12\x0e\n\x06\x63onfig\x18\x05 \x01(\x0c\"=\n\x13PutManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x16\n\x0esubject_digest\x18\x02 \x01(\t\";\n\x12GetManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\"J\n\x13GetManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"F\n\x0fListTagsRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x0c\n\x04last\x18\x03 \x01(\t\"B\n\x10ListTagsResponse\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x0c\n\x04more\x18\x03 \x01(\x08\"C\n\x0fLinkBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\"\x12\n\x10LinkBlobResponse\"5\n\x0fStatBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"0\n\x10StatBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"7\n\x11UnlinkBlobRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"2\n\x12UnlinkBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\">\n\x15\x44\x65leteManifestRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\"X\n\x16\x44\x65leteManifestResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x14\n\x0c\x64\x65leted_tags\x18\x02 \x03(\t\x12\x18\n\x10manifest_deleted\x18\x03 \x01(\x08\"Y\n\x14ListReferrersRequest\x12\x12\n\nrepository\x18\x01 \x01(\t\x12\x16\n\x0esubject_digest\x18\x02 \x01(\t\x12\x15\n\rartifact_type\x18\x03 \x01(\t\"\xd3\x01\n\nDescriptor\x12\x12\n\nmedia_type\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\x15\n\rartifact_type\x18\x04 \x01(\t\x12H\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32\x33.hangar.api.registry.v1.Descriptor.AnnotationsEntry\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"N\n\x15ListReferrersResponse\x12\x35\n\treferrers\x18\x01 \x03(\x0b\x32\".hangar.api.registry.v1.Descriptor\":\n\x17ListRepositoriesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x0c\n\x04last\x18\x02 \x01(\t\">\n\x18ListRepositoriesResponse\x12\x14\n\x0crepositories\x18\x01 \x03(\t\x12\x0c\n\x04more\x18\x02 \x01(\x08\x32\xb9\x07\n\x0fRegistryService\x12\x66\n\x0bPutManifest\x12*.hangar.api.registry.v1.PutManifestRequest\x1a+.hangar.api.registry.v1.PutManifestResponse\x12\x66\n\x0bGetManifest\x12*.hangar.api.registry.v1.GetManifestRequest\x1a+.hangar.api.registry.v1.GetManifestResponse\x12]\n\x08ListTags\x12\'.hangar.api.registry.v1.ListTagsRequest\x1a(.hangar.api.registry.v1.ListTagsResponse\x12]\n\x08LinkBlob\x12\'.hangar.api.registry.v1.LinkBlobRequest\x1a(.hangar.api.registry.v1.LinkBlobResponse\x12]\n\x08StatBlob\x12\'.hangar.api.registry.v1.StatBlobRequest\x1a(.hangar.api.registry.v1.StatBlobResponse\x12\x63\n\nUnlinkBlob\x12).hangar.api.registry.v1.UnlinkBlobRequest\x1a*.hangar.api.registry.v1.UnlinkBlobResponse\x12o\n\x0e\x44\x65leteManifest\x12-.hangar.api.registry.v1.DeleteManifestRequest\x1a..hangar.api.registry.v1.DeleteManifestResponse\x12l\n\rListReferrers\x12,.hangar.api.registry.v1.ListReferrersRequest\x1a-.hangar.api.registry.v1.ListReferrersResponse\x12u\n\x10ListRepositories\x12/.hangar.api.registry.v1.ListRepositoriesRequest\x1a\x30.hangar.api.registry.v1.ListRepositoriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,45 +34,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIPTOR_ANNOTATIONSENTRY']._loaded_options = None
   _globals['_DESCRIPTOR_ANNOTATIONSENTRY']._serialized_options = b'8\001'
   _globals['_PUTMANIFESTREQUEST']._serialized_start=65
-  _globals['_PUTMANIFESTREQUEST']._serialized_end=161
-  _globals['_PUTMANIFESTRESPONSE']._serialized_start=163
-  _globals['_PUTMANIFESTRESPONSE']._serialized_end=224
-  _globals['_GETMANIFESTREQUEST']._serialized_start=226
-  _globals['_GETMANIFESTREQUEST']._serialized_end=285
-  _globals['_GETMANIFESTRESPONSE']._serialized_start=287
-  _globals['_GETMANIFESTRESPONSE']._serialized_end=361
-  _globals['_LISTTAGSREQUEST']._serialized_start=363
-  _globals['_LISTTAGSREQUEST']._serialized_end=433
-  _globals['_LISTTAGSRESPONSE']._serialized_start=435
-  _globals['_LISTTAGSRESPONSE']._serialized_end=501
-  _globals['_LINKBLOBREQUEST']._serialized_start=503
-  _globals['_LINKBLOBREQUEST']._serialized_end=570
-  _globals['_LINKBLOBRESPONSE']._serialized_start=572
-  _globals['_LINKBLOBRESPONSE']._serialized_end=590
-  _globals['_STATBLOBREQUEST']._serialized_start=592
-  _globals['_STATBLOBREQUEST']._serialized_end=645
-  _globals['_STATBLOBRESPONSE']._serialized_start=647
-  _globals['_STATBLOBRESPONSE']._serialized_end=695
-  _globals['_UNLINKBLOBREQUEST']._serialized_start=697
-  _globals['_UNLINKBLOBREQUEST']._serialized_end=752
-  _globals['_UNLINKBLOBRESPONSE']._serialized_start=754
-  _globals['_UNLINKBLOBRESPONSE']._serialized_end=804
-  _globals['_DELETEMANIFESTREQUEST']._serialized_start=806
-  _globals['_DELETEMANIFESTREQUEST']._serialized_end=868
-  _globals['_DELETEMANIFESTRESPONSE']._serialized_start=870
-  _globals['_DELETEMANIFESTRESPONSE']._serialized_end=958
-  _globals['_LISTREFERRERSREQUEST']._serialized_start=960
-  _globals['_LISTREFERRERSREQUEST']._serialized_end=1049
-  _globals['_DESCRIPTOR']._serialized_start=1052
-  _globals['_DESCRIPTOR']._serialized_end=1263
-  _globals['_DESCRIPTOR_ANNOTATIONSENTRY']._serialized_start=1213
-  _globals['_DESCRIPTOR_ANNOTATIONSENTRY']._serialized_end=1263
-  _globals['_LISTREFERRERSRESPONSE']._serialized_start=1265
-  _globals['_LISTREFERRERSRESPONSE']._serialized_end=1343
-  _globals['_LISTREPOSITORIESREQUEST']._serialized_start=1345
-  _globals['_LISTREPOSITORIESREQUEST']._serialized_end=1403
-  _globals['_LISTREPOSITORIESRESPONSE']._serialized_start=1405
-  _globals['_LISTREPOSITORIESRESPONSE']._serialized_end=1467
-  _globals['_REGISTRYSERVICE']._serialized_start=1470
-  _globals['_REGISTRYSERVICE']._serialized_end=2423
+  _globals['_PUTMANIFESTREQUEST']._serialized_end=177
+  _globals['_PUTMANIFESTRESPONSE']._serialized_start=179
+  _globals['_PUTMANIFESTRESPONSE']._serialized_end=240
+  _globals['_GETMANIFESTREQUEST']._serialized_start=242
+  _globals['_GETMANIFESTREQUEST']._serialized_end=301
+  _globals['_GETMANIFESTRESPONSE']._serialized_start=303
+  _globals['_GETMANIFESTRESPONSE']._serialized_end=377
+  _globals['_LISTTAGSREQUEST']._serialized_start=379
+  _globals['_LISTTAGSREQUEST']._serialized_end=449
+  _globals['_LISTTAGSRESPONSE']._serialized_start=451
+  _globals['_LISTTAGSRESPONSE']._serialized_end=517
+  _globals['_LINKBLOBREQUEST']._serialized_start=519
+  _globals['_LINKBLOBREQUEST']._serialized_end=586
+  _globals['_LINKBLOBRESPONSE']._serialized_start=588
+  _globals['_LINKBLOBRESPONSE']._serialized_end=606
+  _globals['_STATBLOBREQUEST']._serialized_start=608
+  _globals['_STATBLOBREQUEST']._serialized_end=661
+  _globals['_STATBLOBRESPONSE']._serialized_start=663
+  _globals['_STATBLOBRESPONSE']._serialized_end=711
+  _globals['_UNLINKBLOBREQUEST']._serialized_start=713
+  _globals['_UNLINKBLOBREQUEST']._serialized_end=768
+  _globals['_UNLINKBLOBRESPONSE']._serialized_start=770
+  _globals['_UNLINKBLOBRESPONSE']._serialized_end=820
+  _globals['_DELETEMANIFESTREQUEST']._serialized_start=822
+  _globals['_DELETEMANIFESTREQUEST']._serialized_end=884
+  _globals['_DELETEMANIFESTRESPONSE']._serialized_start=886
+  _globals['_DELETEMANIFESTRESPONSE']._serialized_end=974
+  _globals['_LISTREFERRERSREQUEST']._serialized_start=976
+  _globals['_LISTREFERRERSREQUEST']._serialized_end=1065
+  _globals['_DESCRIPTOR']._serialized_start=1068
+  _globals['_DESCRIPTOR']._serialized_end=1279
+  _globals['_DESCRIPTOR_ANNOTATIONSENTRY']._serialized_start=1229
+  _globals['_DESCRIPTOR_ANNOTATIONSENTRY']._serialized_end=1279
+  _globals['_LISTREFERRERSRESPONSE']._serialized_start=1281
+  _globals['_LISTREFERRERSRESPONSE']._serialized_end=1359
+  _globals['_LISTREPOSITORIESREQUEST']._serialized_start=1361
+  _globals['_LISTREPOSITORIESREQUEST']._serialized_end=1419
+  _globals['_LISTREPOSITORIESRESPONSE']._serialized_start=1421
+  _globals['_LISTREPOSITORIESRESPONSE']._serialized_end=1483
+  _globals['_REGISTRYSERVICE']._serialized_start=1486
+  _globals['_REGISTRYSERVICE']._serialized_end=2439
 # @@protoc_insertion_point(module_scope)

@@ -7,16 +7,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PutManifestRequest(_message.Message):
-    __slots__ = ("repository", "reference", "media_type", "content")
+    __slots__ = ("repository", "reference", "media_type", "content", "config")
     REPOSITORY_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
     repository: str
     reference: str
     media_type: str
     content: bytes
-    def __init__(self, repository: _Optional[str] = ..., reference: _Optional[str] = ..., media_type: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
+    config: bytes
+    def __init__(self, repository: _Optional[str] = ..., reference: _Optional[str] = ..., media_type: _Optional[str] = ..., content: _Optional[bytes] = ..., config: _Optional[bytes] = ...) -> None: ...
 
 class PutManifestResponse(_message.Message):
     __slots__ = ("digest", "subject_digest")
