@@ -226,7 +226,7 @@ async def consume(app: App, event: ReceivedEvent) -> None:
 
 
 def test_identity_subscribes_to_every_keys_event_once() -> None:
-    routes = subscriptions(App.__new__(App))
+    routes = [s for s in subscriptions(App.__new__(App)) if s.event_type.startswith("hangar.keys.")]
 
     assert [s.event_type for s in routes] == [
         f"hangar.keys.v1.{name}"

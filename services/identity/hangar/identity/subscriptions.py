@@ -1,4 +1,6 @@
-"""Events of other services that identity acts on: every event of keys goes into its org's audit log.
+"""Events of other services that identity acts on: every event of keys, and the registry's events about
+repositories, manifests, tags and versions, go into their org's audit log (a registry event's org is the
+first segment of its repository's name).
 
 Each handler writes the audit entry in the consumer's unit of work, so it commits with the inbox row: a
 redelivered event is skipped by the inbox, and the audit log's unique event id guards it once more.
@@ -14,6 +16,8 @@ from typing import Any
 from google.protobuf.message import Message
 
 from hangar.api.keys.v1 import events_pb2 as keys_events
+from hangar.api.registry.v1 import artifact_events_pb2 as artifact_events
+from hangar.api.registry.v1 import events_pb2 as registry_events
 from hangar.identity.app import App, AuditEvent
 from hangar.identity.payloads import public_json
 from hangar.kit.context import ACTOR_HEADER, CORRELATION_HEADER
@@ -37,8 +41,39 @@ KEY_EVENTS: tuple[type[Message], ...] = (
     keys_events.KeyScopesUpdated,
     keys_events.KeyDeleted,
 )
-#: Fields keys keeps private: its relay clears them before publishing; cleared here again, whatever comes.
-PRIVATE_FIELDS = ("secret_hash",)
+#: The registry events of the org audit log (each names its repository, `org/name` or `org/team/name`).
+#: Blob links and usage counts are left out: they are plumbing, not actions of anyone's.
+REGISTRY_EVENTS: tuple[type[Message], ...] = (
+    registry_events.RepositoryCreated,
+    registry_events.ManifestPushed,
+    registry_events.TagMoved,
+    registry_events.TagDeleted,
+    registry_events.ManifestDeleted,
+    registry_events.BlobUnlinked,
+    artifact_events.RepositoryKindChanged,
+    artifact_events.MetadataUpdated,
+    artifact_events.VersionCreated,
+    artifact_events.FileUploadStarted,
+    artifact_events.FileUploaded,
+    artifact_events.FileRemoved,
+    artifact_events.VersionCommitted,
+    artifact_events.VersionDeleted,
+    artifact_events.LatestMoved,
+    artifact_events.LatestPolicyChanged,
+)
+#: Fields the publishers keep private (keys' secret hash; the registry's manifest bytes, index children,
+#: inherited file lists and markdown documents): their relays clear them before publishing; cleared here
+#: again, whatever comes.
+PRIVATE_FIELDS = (
+    "secret_hash",
+    "content",
+    "children",
+    "inherited",
+    "overview",
+    "setup",
+    "quick_start",
+    "release_notes",
+)
 _MAX_HEADER_VALUE = 200
 
 
@@ -57,6 +92,14 @@ def _event_time(event: ReceivedEvent) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _org_of(message: Message) -> str:
+    """The org an event belongs to: its `org` field, else the first segment of its `repository`."""
+    values = {field.name: value for field, value in message.ListFields()}  # the fields set
+    if "org" in message.DESCRIPTOR.fields_by_name:
+        return str(values.get("org", ""))
+    return str(values.get("repository", "")).split("/", 1)[0]
+
+
 def audit_entry(event: ReceivedEvent) -> AuditEvent:
     """The audit-log entry of an event another service published."""
     message = event.message
@@ -66,7 +109,7 @@ def audit_entry(event: ReceivedEvent) -> AuditEvent:
         event_id=event.event_id,
         type=event.type,
         service=parts[1] if len(parts) > 2 else "",
-        org=str(getattr(message, "org", "")),
+        org=_org_of(message),
         actor=event.headers.get(ACTOR_HEADER, "")[:_MAX_HEADER_VALUE],
         time=_event_time(event),
         payload_json=public_json(message, private),
@@ -85,4 +128,7 @@ def subscriptions(app: App) -> list[Subscription]:
             reason = f"{event.type} {event.event_id} cannot enter the audit log: {exc}"
             raise PermanentFailure(reason) from exc
 
-    return [Subscription(stable_name(message), message, into_audit_log) for message in KEY_EVENTS]
+    return [
+        Subscription(stable_name(message), message, into_audit_log)
+        for message in (*KEY_EVENTS, *REGISTRY_EVENTS)
+    ]
