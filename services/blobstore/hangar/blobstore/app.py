@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import logging
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from datetime import datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from hangar.blobstore.backend import DEFAULT_READ_CHUNK, BlobBackend, BlobPresigner
 from hangar.blobstore.domain import (
     CANCELLED_BY_CLIENT,
     DEFAULT_REDIRECT_EXPIRY_SECONDS,
     DIGEST_MISMATCH,
+    BlobCollection,
     Digest,
     NoDirectUrl,
     UploadSession,
@@ -69,9 +72,29 @@ class Views(Protocol):
 
     async def blob(self, digest: str) -> BlobView | None: ...
 
+    async def condemned(self, digest: str) -> bool:
+        """Whether garbage collection has condemned the blob (and not spared or deleted it since)."""
+        ...
+
+    async def lock_collection(self, digest: str) -> None:
+        """Hold the digest's garbage-collection row (if it has one) until the unit of work ends: a sweep
+        deleting the blob and an upload sparing it then happen one after the other."""
+        ...
+
+    async def condemned_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Digests condemned at or before `cutoff`, oldest first, at most `limit`."""
+        ...
+
 
 def new_upload_id() -> str:
     return uuid.uuid4().hex
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+log = logging.getLogger(__name__)
 
 
 class App:
@@ -90,12 +113,14 @@ class App:
         *,
         presigner: BlobPresigner | None = None,
         redirects: Redirects = Redirects(),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._uow = uow
         self._backend = backend
         self._new_id = new_id
         self._presigner = presigner
         self._redirects = redirects
+        self._clock = clock
 
     # -- upload sessions -------------------------------------------------------------------------------
 
@@ -142,6 +167,9 @@ class App:
         if size is not None:
             return str(expected), size
         require_open(upload_id, session.state, "commit")
+        # Before the backend may deduplicate against stored bytes: a condemned blob is spared first, so a
+        # sweep cannot delete the bytes this commit is about to rely on (docs/decisions/0017).
+        await self._spare_if_condemned(str(expected))
         try:
             size, new_content = await self._backend.commit(upload_id, expected)
         except InvalidArgument as refused:
@@ -198,6 +226,75 @@ class App:
         """
         return await self._backend.read(Digest.parse(digest), offset, length, chunk_size)
 
+    # -- garbage collection (docs/decisions/0017) ------------------------------------------------------
+
+    async def note_orphaned(self, uow: UnitOfWork[Any], digest: str, generation: int) -> None:
+        """The registry reports no repository links `digest` (as of `generation`): condemn it, in the
+        consumer's unit of work (committed with its inbox row). An older report than one applied is
+        ignored."""
+        collection = await _load_collection(uow, str(Digest.parse(digest)))
+        collection.orphaned(generation, self._clock())
+        await _append(uow, collection)
+
+    async def note_referenced(self, uow: UnitOfWork[Any], digest: str, generation: int) -> None:
+        """The registry reports a repository links `digest` again (as of `generation`): spare it."""
+        collection = await _load_collection(uow, str(Digest.parse(digest)))
+        collection.referenced(generation)
+        await _append(uow, collection)
+
+    async def collect_garbage(self, grace: timedelta, limit: int = 100) -> int:
+        """Delete the bytes of at most `limit` blobs condemned for longer than `grace`; return how many.
+
+        One blob per transaction: its garbage-collection row is held while the bytes are deleted and
+        BlobDeleted is recorded, so an upload of the same content waits and then finds the blob gone (and
+        stores it anew), or spares it first and the sweep skips it. A crash after the bytes went and before
+        the commit leaves the blob condemned; the next sweep finds no bytes and records the deletion.
+        """
+        if limit <= 0:
+            return 0
+        async with self._uow(readonly=True) as uow:
+            due = await uow.views.condemned_before(self._clock() - grace, limit)
+        deleted = 0
+        for digest in due:
+            try:
+                if await retry_on_conflict(functools.partial(self._collect, digest, grace)):
+                    deleted += 1
+            except Exception:
+                log.warning("garbage collection of %s failed; the next sweep retries", digest, exc_info=True)
+        return deleted
+
+    async def _collect(self, digest: str, grace: timedelta) -> bool:
+        async with self._uow() as uow:
+            await uow.views.lock_collection(digest)
+            collection = await _load_collection(uow, digest)
+            if not collection.collectable(self._clock(), grace):
+                return False
+            blob = await uow.views.blob(digest)
+            parsed = Digest.parse(digest)
+            size = blob.size if blob is not None else (await self._backend.stat(parsed) or 0)
+            with contextlib.suppress(NotFound):
+                await self._backend.delete(parsed)
+            collection.delete(self._clock(), grace, size)
+            await _append(uow, collection)
+            await uow.commit()
+        log.info("garbage collection deleted %s (%d bytes)", digest, size)
+        return True
+
+    async def _spare_if_condemned(self, digest: str) -> None:
+        async with self._uow(readonly=True) as uow:
+            if not await uow.views.condemned(digest):
+                return
+
+        async def spare() -> None:
+            async with self._uow() as uow:
+                await uow.views.lock_collection(digest)
+                collection = await _load_collection(uow, digest)
+                collection.uploaded()
+                if await _append(uow, collection):
+                    await uow.commit()
+
+        await retry_on_conflict(spare)
+
     # -- internals -------------------------------------------------------------------------------------
 
     async def _open_session(self, upload_id: str, owner: str | None, action: str) -> UploadView:
@@ -228,6 +325,19 @@ class App:
                 await uow.commit()
 
         await retry_on_conflict(attempt)
+
+
+async def _append(uow: UnitOfWork[Any], collection: BlobCollection) -> bool:
+    """Append what `collection` recorded, at the version it was loaded at; whether there was anything."""
+    expected, events = collection.loaded_version, collection.collect()
+    if events:
+        await uow.events.append(collection.stream_id, expected, events)
+    return bool(events)
+
+
+async def _load_collection(uow: UnitOfWork[Any], digest: str) -> BlobCollection:
+    stored = await uow.events.load(BlobCollection.stream_for(digest))
+    return BlobCollection.rehydrate(digest, (record.event for record in stored))
 
 
 async def _load_session(uow: UnitOfWork[Views], upload_id: str) -> UploadSession:

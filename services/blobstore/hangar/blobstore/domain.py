@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+from datetime import datetime, timedelta
 from typing import ClassVar, Final
 
 from hangar.kit.digests import Digest as Digest  # re-exported: the blobstore speaks of digests
@@ -221,3 +222,102 @@ class UploadSession(Aggregate):
 
     def _require_open(self, action: str) -> None:
         require_open(self.id, self.state, action)
+
+
+# -- garbage collection (docs/decisions/0017) -----------------------------------------------------------
+
+SPARED_LINKED: Final = "linked"
+SPARED_UPLOADED: Final = "uploaded"
+
+
+@dataclasses.dataclass(frozen=True)
+class BlobCondemned(DomainEvent):
+    """No repository links the blob (the registry's report of `generation`); its bytes go once the grace
+    period from `condemned_at` has passed, unless it is linked or uploaded again meanwhile."""
+
+    digest: str
+    generation: int
+    condemned_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class BlobSpared(DomainEvent):
+    """The blob is linked again (a newer `generation`), or was uploaded again while condemned."""
+
+    digest: str
+    generation: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BlobDeleted(DomainEvent):
+    """Garbage collection deleted the blob's bytes (`size` when known, else 0)."""
+
+    digest: str
+    size: int
+
+
+class BlobCollection(Aggregate):
+    """The garbage collection of one digest: a stream `blobgc-<digest>`.
+
+    The registry numbers the changes to a digest's usage (`generation`); its reports may arrive out of order
+    (a redelivered message), so a report no newer than the last one applied is ignored. Condemned blobs are
+    deleted only after the grace period, and only if nothing spared them meanwhile.
+    """
+
+    stream_prefix: ClassVar[str] = "blobgc"
+
+    def __init__(self, id: str) -> None:
+        super().__init__(id)
+        self.generation = 0
+        self.condemned_at: datetime | None = None
+
+    @property
+    def digest(self) -> str:
+        return self.id
+
+    @property
+    def condemned(self) -> bool:
+        return self.condemned_at is not None
+
+    def orphaned(self, generation: int, now: datetime) -> None:
+        """The registry reports that no repository links the digest (as of `generation`)."""
+        if generation > self.generation:
+            self.record(BlobCondemned(digest=self.digest, generation=generation, condemned_at=now))
+
+    def referenced(self, generation: int) -> None:
+        """The registry reports that a repository links the digest again (as of `generation`).
+
+        Recorded even when the blob is not condemned: the generation must be remembered, so that an older
+        orphan report delivered late cannot condemn a blob in use.
+        """
+        if generation > self.generation:
+            self.record(BlobSpared(digest=self.digest, generation=generation, reason=SPARED_LINKED))
+
+    def uploaded(self) -> None:
+        """The blob's content is being stored again: a condemned blob is spared."""
+        if self.condemned:
+            self.record(BlobSpared(digest=self.digest, generation=self.generation, reason=SPARED_UPLOADED))
+
+    def collectable(self, now: datetime, grace: timedelta) -> bool:
+        return self.condemned_at is not None and now - self.condemned_at >= grace
+
+    def delete(self, now: datetime, grace: timedelta, size: int) -> bool:
+        """Record the deletion of a condemned blob whose grace period has passed; False (nothing recorded)
+        when it is not condemned or its grace period still runs."""
+        if not self.collectable(now, grace):
+            return False
+        self.record(BlobDeleted(digest=self.digest, size=max(size, 0)))
+        return True
+
+    def apply(self, event: DomainEvent) -> None:
+        if isinstance(event, BlobCondemned):
+            self.generation = event.generation
+            self.condemned_at = event.condemned_at
+        elif isinstance(event, BlobSpared):
+            self.generation = max(self.generation, event.generation)
+            self.condemned_at = None
+        elif isinstance(event, BlobDeleted):
+            self.condemned_at = None
+        else:  # pragma: no cover - a new event type without a fold is a programming error
+            raise TypeError(f"BlobCollection cannot apply {type(event).__name__}")

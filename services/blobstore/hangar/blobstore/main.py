@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from hangar.api.blobstore.v1 import blobstore_pb2_grpc
 from hangar.blobstore import rpc, store
@@ -22,6 +26,8 @@ from hangar.kit.runtime import ServiceRuntime, configure_logging
 
 SERVICE: Final = "blobstore"
 STORAGES: Final = ("filesystem", "s3")
+
+log = logging.getLogger(__name__)
 
 
 class Settings(KitSettings):
@@ -44,6 +50,12 @@ class Settings(KitSettings):
     s3_redirect: bool = False
     s3_redirect_expiry: int = DEFAULT_REDIRECT_EXPIRY_SECONDS
     s3_redirect_endpoint_url: str | None = None
+    #: Garbage collection (docs/decisions/0017): a blob no repository links is deleted once it has been
+    #: condemned this long (HANGAR_GC_GRACE_SECONDS; keep it well above the longest upload commit), by a
+    #: sweep every HANGAR_GC_INTERVAL_SECONDS deleting at most HANGAR_GC_BATCH blobs per round.
+    gc_grace_seconds: float = Field(default=3600.0, ge=0)
+    gc_interval_seconds: float = Field(default=60.0, gt=0)
+    gc_batch: int = Field(default=100, ge=1, le=10_000)
 
     @field_validator("storage")
     @classmethod
@@ -117,7 +129,24 @@ async def run(settings: Settings) -> None:
         [(blobstore_pb2_grpc.add_BlobstoreServiceServicer_to_server, rpc.BlobstoreServicer(app))],
         [rpc.SERVICE_NAME],
         subscriptions(app),
+        background=[functools.partial(sweep, app, settings)],
     )
+
+
+async def sweep(app: App, settings: Settings, stop: asyncio.Event) -> None:
+    """Garbage collection: every interval, delete a bounded batch of blobs whose grace period has passed
+    (a full batch is followed at once by the next); until `stop` is set."""
+    grace = timedelta(seconds=settings.gc_grace_seconds)
+    while not stop.is_set():
+        try:
+            deleted = await app.collect_garbage(grace, settings.gc_batch)
+        except Exception:
+            log.warning("garbage collection sweep failed; retrying next interval", exc_info=True)
+            deleted = 0
+        if deleted >= settings.gc_batch:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.gc_interval_seconds)
 
 
 def main() -> None:

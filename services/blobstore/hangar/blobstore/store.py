@@ -6,13 +6,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, select, update
+from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, String, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar.api.blobstore.v1 import events_pb2
 from hangar.blobstore.app import BlobView, UploadView
-from hangar.blobstore.domain import BlobStored, UploadCancelled, UploadStarted, UploadState
+from hangar.blobstore.domain import (
+    BlobCondemned,
+    BlobDeleted,
+    BlobSpared,
+    BlobStored,
+    UploadCancelled,
+    UploadStarted,
+    UploadState,
+)
 from hangar.kit.codec import EventCodec
 from hangar.kit.eventstore import Projector, StoredEvent
 
@@ -39,12 +47,34 @@ blobs = Table(
 )
 
 
+#: Garbage collection (docs/decisions/0017): one row per digest the registry ever reported on. `state` is
+#: condemned, spared or deleted; `generation` the newest registry report applied.
+blob_collection = Table(
+    "blob_collection",
+    metadata,
+    Column("digest", String(200), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("condemned_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The sweep: condemned digests, oldest first.
+    Index("ix_blob_collection_due", "state", "condemned_at"),
+)
+
+CONDEMNED: Final = "condemned"
+SPARED: Final = "spared"
+DELETED: Final = "deleted"
+
+
 def codec() -> EventCodec:
     """Blobstore's events and their messages in hangar/api/blobstore/v1/events.proto."""
     events = EventCodec("blobstore")
     events.register(UploadStarted, events_pb2.UploadStarted)
     events.register(BlobStored, events_pb2.BlobStored)
     events.register(UploadCancelled, events_pb2.UploadCancelled)
+    events.register(BlobCondemned, events_pb2.BlobCondemned)
+    events.register(BlobSpared, events_pb2.BlobSpared)
+    events.register(BlobDeleted, events_pb2.BlobDeleted)
     return events
 
 
@@ -84,7 +114,35 @@ async def project_blobs(session: AsyncSession, stored: StoredEvent) -> None:
         )
 
 
-PROJECTORS: Final[tuple[Projector, ...]] = (project_upload_sessions, project_blobs)
+async def project_blob_collection(session: AsyncSession, stored: StoredEvent) -> None:
+    event = stored.event
+    at = stored.recorded_at
+    if isinstance(event, BlobCondemned):
+        values: dict[str, Any] = {
+            "state": CONDEMNED,
+            "generation": event.generation,
+            "condemned_at": event.condemned_at,
+        }
+    elif isinstance(event, BlobSpared):
+        values = {"state": SPARED, "generation": event.generation, "condemned_at": None}
+    elif isinstance(event, BlobDeleted):
+        values = {"state": DELETED, "condemned_at": None}
+        # Gone from the blob index too: a stat or a new upload's commit finds no blob.
+        await session.execute(delete(blobs).where(blobs.c.digest == event.digest))
+    else:
+        return
+    updated = await session.execute(
+        update(blob_collection)
+        .where(blob_collection.c.digest == event.digest)
+        .values(**values, updated_at=at)
+    )
+    if updated.rowcount == 0:  # type: ignore[attr-defined]
+        await session.execute(
+            blob_collection.insert().values(digest=event.digest, **{"generation": 0, **values}, updated_at=at)
+        )
+
+
+PROJECTORS: Final[tuple[Projector, ...]] = (project_upload_sessions, project_blobs, project_blob_collection)
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, table: Table, **values: Any) -> Any:
@@ -119,6 +177,27 @@ class SqlViews:
             created_at=_utc(row["created_at"]),
             updated_at=_utc(row["updated_at"]),
         )
+
+    async def condemned(self, digest: str) -> bool:
+        result = await self._session.execute(
+            select(blob_collection.c.state).where(blob_collection.c.digest == digest)
+        )
+        return result.scalar_one_or_none() == CONDEMNED
+
+    async def lock_collection(self, digest: str) -> None:
+        # FOR UPDATE on PostgreSQL; SQLite's write transactions (BEGIN IMMEDIATE) already run one at a time.
+        await self._session.execute(
+            select(blob_collection.c.digest).where(blob_collection.c.digest == digest).with_for_update()
+        )
+
+    async def condemned_before(self, cutoff: datetime, limit: int) -> list[str]:
+        result = await self._session.execute(
+            select(blob_collection.c.digest)
+            .where(blob_collection.c.state == CONDEMNED, blob_collection.c.condemned_at <= cutoff)
+            .order_by(blob_collection.c.condemned_at)
+            .limit(limit)
+        )
+        return list(result.scalars())
 
     async def blob(self, digest: str) -> BlobView | None:
         result = await self._session.execute(select(blobs).where(blobs.c.digest == digest))

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$hangar/api/blobstore/v1/events.proto\x12\x17hangar.api.blobstore.v1\"1\n\rUploadStarted\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"R\n\nBlobStored\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x11\n\tupload_id\x18\x03 \x01(\t\x12\x13\n\x0bnew_content\x18\x04 \x01(\x08\"4\n\x0fUploadCancelled\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"3\n\rBlobCondemned\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x03\"@\n\nBlobSpared\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"+\n\x0b\x42lobDeleted\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$hangar/api/blobstore/v1/events.proto\x12\x17hangar.api.blobstore.v1\"1\n\rUploadStarted\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"R\n\nBlobStored\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x11\n\tupload_id\x18\x03 \x01(\t\x12\x13\n\x0bnew_content\x18\x04 \x01(\x08\"4\n\x0fUploadCancelled\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"I\n\rBlobCondemned\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x03\x12\x14\n\x0c\x63ondemned_at\x18\x03 \x01(\x03\"@\n\nBlobSpared\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"+\n\x0b\x42lobDeleted\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,9 +38,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPLOADCANCELLED']._serialized_start=200
   _globals['_UPLOADCANCELLED']._serialized_end=252
   _globals['_BLOBCONDEMNED']._serialized_start=254
-  _globals['_BLOBCONDEMNED']._serialized_end=305
-  _globals['_BLOBSPARED']._serialized_start=307
-  _globals['_BLOBSPARED']._serialized_end=371
-  _globals['_BLOBDELETED']._serialized_start=373
-  _globals['_BLOBDELETED']._serialized_end=416
+  _globals['_BLOBCONDEMNED']._serialized_end=327
+  _globals['_BLOBSPARED']._serialized_start=329
+  _globals['_BLOBSPARED']._serialized_end=393
+  _globals['_BLOBDELETED']._serialized_start=395
+  _globals['_BLOBDELETED']._serialized_end=438
 # @@protoc_insertion_point(module_scope)

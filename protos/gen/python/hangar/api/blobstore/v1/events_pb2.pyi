@@ -33,12 +33,14 @@ class UploadCancelled(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class BlobCondemned(_message.Message):
-    __slots__ = ("digest", "generation")
+    __slots__ = ("digest", "generation", "condemned_at")
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
+    CONDEMNED_AT_FIELD_NUMBER: _ClassVar[int]
     digest: str
     generation: int
-    def __init__(self, digest: _Optional[str] = ..., generation: _Optional[int] = ...) -> None: ...
+    condemned_at: int
+    def __init__(self, digest: _Optional[str] = ..., generation: _Optional[int] = ..., condemned_at: _Optional[int] = ...) -> None: ...
 
 class BlobSpared(_message.Message):
     __slots__ = ("digest", "generation", "reason")
