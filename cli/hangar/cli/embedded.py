@@ -24,9 +24,14 @@ STOP_GRACE_SECONDS = 15.0
 
 
 def storage_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The blobstore's storage settings (HANGAR_STORAGE, HANGAR_S3_*) from `hangar up`'s own environment:
-    where the bytes live is the operator's choice, unlike every other HANGAR_* setting of the children."""
-    return {k: v for k, v in environ.items() if k == "HANGAR_STORAGE" or k.startswith("HANGAR_S3_")}
+    """The blobstore's storage settings (HANGAR_STORAGE, HANGAR_S3_*, and its garbage collection's
+    HANGAR_GC_*) from `hangar up`'s own environment: where the bytes live and how long an unreferenced blob
+    is kept are the operator's choice, unlike every other HANGAR_* setting of the children."""
+    return {
+        k: v
+        for k, v in environ.items()
+        if k == "HANGAR_STORAGE" or k.startswith(("HANGAR_S3_", "HANGAR_GC_"))
+    }
 
 
 class StartupFailed(RuntimeError):
