@@ -96,6 +96,64 @@ def test_a_manifest_too_large_is_413_on_the_manifest_route_only() -> None:
     assert status_for("SIZE_INVALID", "invalid_argument", "manifest") == 413
 
 
+def test_a_manifest_too_large_is_answered_manifest_invalid() -> None:
+    too_large = InvalidArgument("manifest is 5 MiB", code="SIZE_INVALID")
+    assert from_domain(too_large, "manifest").code == "MANIFEST_INVALID"
+    assert from_domain(too_large, "upload").code == "SIZE_INVALID"  # a length that does not match
+
+
+#: The distribution-spec's closed list of error codes, and the legacy TAG_INVALID it lets clients meet.
+SPEC_CODES = {
+    "BLOB_UNKNOWN",
+    "BLOB_UPLOAD_INVALID",
+    "BLOB_UPLOAD_UNKNOWN",
+    "DIGEST_INVALID",
+    "MANIFEST_BLOB_UNKNOWN",
+    "MANIFEST_INVALID",
+    "MANIFEST_UNKNOWN",
+    "NAME_INVALID",
+    "NAME_UNKNOWN",
+    "SIZE_INVALID",
+    "UNAUTHORIZED",
+    "DENIED",
+    "UNSUPPORTED",
+    "TOOMANYREQUESTS",
+    "TAG_INVALID",
+}
+
+
+@pytest.mark.parametrize("code", sorted(STATUS_BY_CODE))
+def test_every_4xx_answer_carries_a_spec_code(code: str) -> None:
+    response = error_response(OciError(code, "message"))
+    body = json.loads(response.body)
+    if response.status_code < 500:
+        assert body["errors"][0]["code"] in SPEC_CODES
+    assert response.status_code == STATUS_BY_CODE[code]  # the status is kept whatever the code answered
+
+
+def test_a_docker_code_is_answered_with_the_spec_code_and_kept_as_the_reason() -> None:
+    unsatisfiable = OciError("RANGE_INVALID", "not satisfiable", headers={"Content-Range": "bytes */3"})
+    response = error_response(unsatisfiable)
+    assert response.status_code == 416
+    assert response.headers["Content-Range"] == "bytes */3"
+    assert json.loads(response.body) == {
+        "errors": [
+            {"code": "SIZE_INVALID", "message": "not satisfiable", "detail": {"reason": "RANGE_INVALID"}}
+        ]
+    }
+    paged = error_response(OciError("PAGINATION_NUMBER_INVALID", "n", detail={"n": "x"}))
+    assert json.loads(paged.body)["errors"][0] == {
+        "code": "UNSUPPORTED",
+        "message": "n",
+        "detail": {"reason": "PAGINATION_NUMBER_INVALID", "n": "x"},
+    }
+    wrapped = error_response(OciError("RANGE_INVALID", "r", detail="bytes=9-"))
+    assert json.loads(wrapped.body)["errors"][0]["detail"] == {
+        "reason": "RANGE_INVALID",
+        "detail": "bytes=9-",
+    }
+
+
 def test_an_unauthenticated_error_says_why_in_its_detail() -> None:
     mapped = from_domain(Unauthenticated("API key hgr_x expired", code="KEY_EXPIRED"))
     assert mapped.detail == {"reason": "KEY_EXPIRED"} and "expired" in mapped.message

@@ -277,7 +277,8 @@ async def test_a_chunk_at_the_wrong_offset_is_416_with_the_current_range(
         location, content=b"b" * 10, headers={**push_auth, "Content-Range": "20-29"}
     )
     assert response.status_code == 416
-    assert error_code(response) == "RANGE_INVALID"
+    assert error_code(response) == "BLOB_UPLOAD_INVALID"  # the spec's code; Docker's is kept as the reason
+    assert response.json()["errors"][0]["detail"] == {"reason": "RANGE_INVALID", "received": 10}
     assert response.headers["Range"] == "0-9"
     assert response.headers["Location"] == location
     replay = await client.patch(location, content=b"a" * 10, headers={**push_auth, "Content-Range": "0-9"})
@@ -479,7 +480,8 @@ async def test_a_manifest_over_4_mib_is_413(
         "/v2/demo/hello/manifests/big", content=huge, headers={**push_auth, "Content-Type": OCI_MANIFEST}
     )
     assert response.status_code == 413
-    assert error_code(response) == "SIZE_INVALID"
+    assert error_code(response) == "MANIFEST_INVALID"
+    assert response.json()["errors"][0]["detail"] == {"reason": "SIZE_INVALID", "limit": 4 * 1024 * 1024}
     assert "demo/hello" not in fakes.registry.repositories
 
 
@@ -536,7 +538,8 @@ async def test_tags_are_paginated_with_n_last_and_a_link(
 async def test_a_bad_page_size_is_400(client: httpx.AsyncClient, push_auth: dict[str, str]) -> None:
     for n in ("-1", "ten", "1e3"):
         response = await client.get(f"/v2/demo/hello/tags/list?n={n}", headers=push_auth)
-        assert response.status_code == 400 and error_code(response) == "PAGINATION_NUMBER_INVALID"
+        assert response.status_code == 400 and error_code(response) == "UNSUPPORTED"
+        assert response.json()["errors"][0]["detail"] == {"reason": "PAGINATION_NUMBER_INVALID"}
 
 
 async def test_tags_of_an_unknown_repository_are_404(

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 API_VERSION_HEADER: Final = {"Docker-Distribution-API-Version": "registry/2.0"}
 
-#: Every code the gateway answers with, and its status (distribution-spec error codes, plus the
-#: Docker registry's RANGE_INVALID, TAG_INVALID and PAGINATION_NUMBER_INVALID, and UNAVAILABLE).
+#: Every code the gateway raises, and its status (distribution-spec error codes, the legacy TAG_INVALID the
+#: spec lets clients meet, UNAVAILABLE, and the Docker registry's RANGE_INVALID and PAGINATION_NUMBER_INVALID,
+#: which are answered with a spec code: SPEC_CODE_FOR).
 STATUS_BY_CODE: Final[Mapping[str, int]] = {
     "BLOB_UNKNOWN": 404,
     "BLOB_UPLOAD_INVALID": 400,
@@ -61,6 +62,20 @@ STATUS_BY_RESOURCE_CODE: Final[Mapping[tuple[str, str], int]] = {
 TRANSLATED_CODES: Final[Mapping[str, tuple[str, int, str]]] = {
     "MANIFEST_REFERENCED": ("DENIED", 409, "indexes"),
     "BLOB_REFERENCED": ("DENIED", 409, "manifests"),
+}
+
+#: The same service code answered with another spec code on one resource: a manifest over the size limit
+#: is MANIFEST_INVALID (SIZE_INVALID means a length that does not match the content), with status 413.
+CODE_BY_RESOURCE_CODE: Final[Mapping[tuple[str, str], str]] = {
+    ("manifest", "SIZE_INVALID"): "MANIFEST_INVALID",
+}
+
+#: Codes the gateway raises that the spec's closed list lacks (the Docker registry's) -> the spec code
+#: answered in their place on the wire; the raised code stays in the detail's `reason` and the status is
+#: kept. RANGE_INVALID is left only by a blob read outside the blob (uploads answer BLOB_UPLOAD_INVALID).
+SPEC_CODE_FOR: Final[Mapping[str, str]] = {
+    "RANGE_INVALID": "SIZE_INVALID",
+    "PAGINATION_NUMBER_INVALID": "UNSUPPORTED",
 }
 
 #: A domain error whose code has no OCI meaning keeps its code; its kind decides the status.
@@ -124,6 +139,7 @@ def from_domain(error: DomainError, resource: str = "") -> OciError:
     if code not in STATUS_BY_CODE:
         code = CODE_BY_KIND.get(error.kind, code)
     status = status_for(code, error.kind, resource)
+    code = CODE_BY_RESOURCE_CODE.get((resource, code), code)
     if status >= 500:
         if code == "UNAVAILABLE":
             log.warning("a backing service is unavailable: %s", error.message)
@@ -144,7 +160,12 @@ def from_domain(error: DomainError, resource: str = "") -> OciError:
 def error_response(error: OciError, *, head: bool = False) -> Response:
     """The response for `error`; a HEAD answer carries the status and headers but no body."""
     headers = {**API_VERSION_HEADER, **error.headers}
-    body = {"errors": [{"code": error.code, "message": error.message, "detail": error.detail}]}
+    code, detail = error.code, error.detail
+    if code in SPEC_CODE_FOR:
+        code = SPEC_CODE_FOR[error.code]
+        extra = detail if isinstance(detail, dict) else ({} if detail is None else {"detail": detail})
+        detail = {"reason": error.code, **extra}
+    body = {"errors": [{"code": code, "message": error.message, "detail": detail}]}
     response = JSONResponse(body, status_code=error.status, headers=headers)
     if head:
         response.body = b""

@@ -27,8 +27,9 @@ def media_type_of(content_type: str | None) -> str:
 
 def _too_large() -> OciError:
     return OciError(
-        "SIZE_INVALID",
+        "MANIFEST_INVALID",
         f"the manifest is larger than {MAX_MANIFEST_BYTES} bytes (4 MiB), the most this registry accepts",
+        detail={"reason": "SIZE_INVALID", "limit": MAX_MANIFEST_BYTES},
         status=413,
     )
 

@@ -50,7 +50,12 @@ def parse_content_range(header: str | None) -> tuple[int, int] | None:
         raise OciError("BLOB_UPLOAD_INVALID", "Content-Range must be <start>-<end> (inclusive byte offsets)")
     start, end = int(match["start"]), int(match["end"])
     if end < start:
-        raise OciError("RANGE_INVALID", f"Content-Range {start}-{end} ends before it starts")
+        raise OciError(
+            "BLOB_UPLOAD_INVALID",
+            f"Content-Range {start}-{end} ends before it starts",
+            detail={"reason": "RANGE_INVALID"},
+            status=416,
+        )
     return start, end
 
 
@@ -201,9 +206,12 @@ class Uploads:
         return (await self._session(target)).committed_size
 
     def _out_of_order(self, target: Target, size: int, message: str) -> OciError:
+        """416 with the spec's BLOB_UPLOAD_INVALID, saying where the next chunk must start (`Range`)."""
         return OciError(
-            "RANGE_INVALID",
+            "BLOB_UPLOAD_INVALID",
             message,
+            detail={"reason": "RANGE_INVALID", "received": size},
+            status=416,
             headers={
                 "Location": upload_location(target.name, target.reference),
                 "Range": range_header(size),
