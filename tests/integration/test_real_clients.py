@@ -70,7 +70,10 @@ def creds(hangar: Hangar) -> str:
 
 
 def checked(result: subprocess.CompletedProcess[str], hangar: Hangar, what: str) -> str:
-    assert result.returncode == 0, f"{what} failed:\n{result.stderr}\n{hangar.logs()[-6000:]}"
+    """The command's output; on failure its stderr and Hangar's logs, never its arguments (they hold the
+    key, and an assert would show them)."""
+    if result.returncode != 0:
+        pytest.fail(f"{what} failed ({result.returncode}):\n{result.stderr}\n{hangar.logs()[-6000:]}")
     return result.stdout
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -41,6 +42,13 @@ async def databases() -> AsyncIterator[dict[str, str]]:
         }
 
 
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """An API key, kept out of reprs (pytest shows a failing function's arguments)."""
+
+    secret: str = dataclasses.field(repr=False)
+
+
 def pieces(data: bytes) -> list[tuple[int, bytes]]:
     """`data` cut at the CHUNKS boundaries: (offset, chunk) pairs covering it exactly."""
     out, offset = [], 0
@@ -65,9 +73,10 @@ async def test_a_chunked_upload_alternating_between_two_gateways_is_served_by_bo
             await asyncio.to_thread(cluster.start_services)
             async with channel(cluster.addresses["identity"]) as ic, channel(cluster.addresses["keys"]) as kc:
                 created = await IdentityClient(ic).create_org("acme", "Acme", "owner@acme.test", "Owner")
-                key = (
-                    await KeysClient(kc).issue_personal_key("acme", created.owner_user_id, "ci", ["registry"])
-                ).secret
+                issued = await KeysClient(kc).issue_personal_key(
+                    "acme", created.owner_user_id, "ci", ["registry"]
+                )
+            key = Key(issued.secret)
             urls_ab = [await asyncio.to_thread(cluster.start_gateway, f"gateway-{r}") for r in ("a", "b")]
             async with (
                 httpx.AsyncClient(base_url=urls_ab[0], timeout=30) as a,
@@ -83,12 +92,12 @@ async def test_a_chunked_upload_alternating_between_two_gateways_is_served_by_bo
         assert all(code == 0 for code in codes.values()), codes
 
 
-async def chunked_upload_across(a: httpx.AsyncClient, b: httpx.AsyncClient, key: str) -> None:
+async def chunked_upload_across(a: httpx.AsyncClient, b: httpx.AsyncClient, key: Key) -> None:
     # one access token, minted by A, is honoured by B too (the replicas share the signing key)
     minted = await a.get(
         "/token",
         params={"service": "hangar", "scope": f"repository:{REPOSITORY}:pull,push"},
-        auth=("$oauthtoken", key),
+        auth=("$oauthtoken", key.secret),
     )
     assert minted.status_code == 200, minted.text
     auth = {"Authorization": f"Bearer {minted.json()['token']}"}
@@ -157,7 +166,7 @@ async def chunked_upload_across(a: httpx.AsyncClient, b: httpx.AsyncClient, key:
         assert gone.json()["errors"][0]["code"] == "BLOB_UPLOAD_UNKNOWN"
 
     # either replica serves the blob: A with the access token, B with the raw key
-    for gateway, credentials in ((a, auth), (b, {"Authorization": f"Bearer {key}"})):
+    for gateway, credentials in ((a, auth), (b, {"Authorization": f"Bearer {key.secret}"})):
         head = await gateway.head(f"/v2/{REPOSITORY}/blobs/{digest}", headers=credentials)
         assert head.status_code == 200, head.status_code
         assert int(head.headers["Content-Length"]) == len(blob)
