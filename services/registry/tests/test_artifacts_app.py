@@ -446,3 +446,53 @@ async def test_delete_version_keeps_a_manifest_another_tag_names(app: App, artif
     assert [v.version for v in (await artifacts.list_versions(REPO))[0]] == ["stable"]
     await artifacts.delete_version(REPO, "stable")
     await refused("MANIFEST_UNKNOWN", app.get_manifest(REPO, one.manifest_digest))
+
+
+async def test_a_helm_push_makes_a_chart_repository_and_version(app: App, artifacts: ArtifactApp) -> None:
+    chart_config = json.dumps(
+        {"apiVersion": "v2", "name": "nginx", "version": "1.2.3", "appVersion": "1.25", "description": "web"}
+    ).encode()
+    chart = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": HELM_CONFIG_TYPE,
+                "digest": digest_of(chart_config),
+                "size": len(chart_config),
+            },
+            "layers": [{"mediaType": HELM_CHART_LAYER, "digest": digest_of(b"tgz"), "size": 3}],
+        }
+    ).encode()
+    await push(app, "acme/charts/nginx", "1.2.3", chart, [chart_config, b"tgz"], chart_config)
+    repository = await artifacts.get_repository("acme/charts/nginx")
+    assert (repository.kind, repository.latest_version, repository.version_count) == ("chart", "1.2.3", 1)
+    version = await artifacts.get_version("acme/charts/nginx", "1.2.3")
+    assert [f.path for f in version.files] == ["nginx-1.2.3.tgz"]
+    assert (version.metadata.description, version.metadata.attribute_map()["appVersion"]) == ("web", "1.25")
+    found, _ = await artifacts.search_repositories(namespaces=["acme/charts"], kind="chart")
+    assert [r.name for r in found] == ["acme/charts/nginx"]
+
+
+async def test_search_pages_stay_exact_when_the_pattern_is_filtered_in_python(
+    app: App, artifacts: ArtifactApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hangar.registry import artifact_store
+
+    monkeypatch.setattr(artifact_store, "_SCAN_CHUNK", 2)
+    monkeypatch.setattr(artifact_store, "_MAX_SCANS", 2)  # four rows per call: pages come short, with tokens
+    names = [f"acme/m{i:02d}" for i in range(20)]
+    for name in names:
+        await artifacts.create_repository(name, "model", RepositoryMetadata())
+    wanted = [n for n in names if n[-1] in "37"]
+    seen: list[str] = []
+    token = ""
+    for _ in range(40):
+        page, token = await artifacts.search_repositories(
+            namespaces=["acme"], name_pattern="acme/m[0-9][37]", page_size=1, page_token=token
+        )
+        assert len(page) <= 1
+        seen += [r.name for r in page]
+        if not token:
+            break
+    assert seen == wanted
