@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from backend_contract import split, stream
@@ -24,6 +24,7 @@ from hangar.blobstore.domain import (
     Digest,
 )
 from hangar.blobstore.filesystem import FilesystemBackend
+from hangar.blobstore.main import Settings, sweep
 from hangar.blobstore.store import blob_collection, codec
 from hangar.blobstore.subscriptions import subscriptions
 from hangar.kit.errors import NotFound
@@ -266,3 +267,39 @@ async def test_uploads_racing_sweeps_never_leave_a_stored_blob_without_its_bytes
         # Every upload was acknowledged: its content must be readable, whoever won.
         assert await app.stat(sha256(content)) == len(content)
         assert b"".join([c async for c in await app.read(sha256(content))]) == content
+
+
+# -- the sweep task ---------------------------------------------------------------------------------------
+
+
+class _CountingApp:
+    """Answers collect_garbage with a scripted count (or failure) per round."""
+
+    def __init__(self, answers: list[int | Exception], stop: asyncio.Event) -> None:
+        self.answers = answers
+        self.calls: list[tuple[timedelta, int]] = []
+        self.stop = stop
+
+    async def collect_garbage(self, grace: timedelta, limit: int = 100) -> int:
+        self.calls.append((grace, limit))
+        if len(self.calls) >= len(self.answers):
+            self.stop.set()
+        answer = self.answers[min(len(self.calls), len(self.answers)) - 1]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+async def test_the_sweep_repeats_full_batches_survives_failures_and_stops() -> None:
+    stop = asyncio.Event()
+    fake = _CountingApp([2, 0, RuntimeError("database away"), 1], stop)
+    settings = Settings(gc_grace_seconds=5, gc_interval_seconds=0.01, gc_batch=2)
+    await asyncio.wait_for(sweep(cast(App, fake), settings, stop), timeout=10)
+    assert fake.calls == [(timedelta(seconds=5), 2)] * 4
+
+
+def test_gc_settings_are_bounded() -> None:
+    assert Settings().gc_grace_seconds == 3600
+    for bad in ({"gc_grace_seconds": -1}, {"gc_interval_seconds": 0}, {"gc_batch": 0}):
+        with pytest.raises(ValueError):
+            Settings(**bad)  # type: ignore[arg-type]

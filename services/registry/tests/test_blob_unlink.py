@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from hangar.kit import schema, testing
+from hangar.kit import migrations, schema, testing
 from hangar.kit.codec import EventCodec
+from hangar.kit.db import Database
 from hangar.kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from hangar.kit.uow import UnitOfWorkFactory
 from hangar.registry.app import App
@@ -28,7 +31,16 @@ from hangar.registry.domain import (
     manifest_blob_digests,
 )
 from hangar.registry.rpc import RegistryServicer
-from hangar.registry.store import MIGRATIONS, PROJECTORS, SqlViews, blobs, codec, manifest_blobs
+from hangar.registry.store import (
+    MIGRATIONS,
+    PROJECTORS,
+    SqlViews,
+    blobs,
+    codec,
+    manifest_blobs,
+    manifests,
+    repositories,
+)
 
 REPO = "acme/web"
 OTHER = "acme/api"
@@ -233,6 +245,47 @@ def test_the_new_events_round_trip_through_the_codec() -> None:
         entry, payload = registry.encode(event)
         assert entry.name == f"hangar.registry.v1.{type(event).__name__}"
         assert registry.decode(entry.name, payload) == event
+
+
+async def test_the_migration_backfills_the_blobs_of_existing_manifests(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await migrations.upgrade(url, MIGRATIONS, revision="r0001")
+    content = image(LAYER)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    db = Database(url)
+    try:  # rows as a registry before r0002 left them
+        async with db.engine.begin() as conn:
+            await conn.execute(repositories.insert().values(name=REPO, kind="container", created_at=at))
+            await conn.execute(
+                manifests.insert(),
+                [
+                    {
+                        "repository": REPO,
+                        "digest": digest_of(body),
+                        "media_type": media_type,
+                        "size": len(body),
+                        "content": body,
+                        "subject_digest": "",
+                        "artifact_type": "",
+                        "created_at": at,
+                    }
+                    for body, media_type in ((content, OCI_MANIFEST), (b'{"manifests": []}', OCI_INDEX))
+                ],
+            )
+    finally:
+        await db.dispose()
+    async with (
+        testing.service_units_of_work(url, codec(), MIGRATIONS, projectors=PROJECTORS, views=SqlViews) as uow,
+        uow(readonly=True) as unit,
+    ):
+        found = await unit.session.execute(
+            select(manifest_blobs.c.manifest_digest, manifest_blobs.c.blob_digest).order_by(
+                manifest_blobs.c.blob_digest
+            )
+        )
+        assert sorted(found.all()) == sorted(
+            [(digest_of(content), digest_of(CONFIG)), (digest_of(content), digest_of(LAYER))]
+        )
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------------------
