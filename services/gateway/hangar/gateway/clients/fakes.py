@@ -725,6 +725,8 @@ class _Repository:
 class FakeRegistry:
     def __init__(self) -> None:
         self.repositories: dict[str, _Repository] = {}
+        #: (repository, tag) -> the config blob a version's manifest was pushed with
+        self.configs: dict[tuple[str, str], bytes] = {}
         self.healthy = True
 
     def _repository(self, name: str) -> _Repository:
@@ -733,8 +735,10 @@ class FakeRegistry:
         return self.repositories[name]
 
     async def put_manifest(
-        self, repository: str, reference: str, media_type: str, content: bytes
+        self, repository: str, reference: str, media_type: str, content: bytes, *, config: bytes = b""
     ) -> PutManifestResult:
+        if config:
+            self.configs[(repository, reference)] = config
         if len(content) > MAX_MANIFEST_BYTES:
             raise InvalidArgument("manifest is larger than 4 MiB", code="SIZE_INVALID")
         try:

@@ -35,6 +35,7 @@ from hangar.gateway.clients.artifacts import (
 )
 from hangar.gateway.clients.fakes import FakeBlobstore, FakeRegistry, sha256_digest
 from hangar.kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from hangar.kit.paging import decode_page_token, encode_page_token
 
 _COMPONENT: Final = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
 _TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
@@ -170,6 +171,8 @@ class FakeArtifacts:
         if not 0 <= page_size <= 1000:
             raise InvalidArgument("page size is 1 to 1000", code="PAGE_SIZE_INVALID")
         wanted = set(namespaces or ())
+        cursor = decode_page_token(page_token, "fake-search") or {}
+        after = str(cursor.get("after", ""))
         rows = [
             info
             for name, info in sorted(self._all().items())
@@ -177,11 +180,11 @@ class FakeArtifacts:
             and (not kind or info.kind == kind)
             and (not name_pattern or fnmatch.fnmatchcase(name, name_pattern))
             and set(labels) <= set(info.metadata.labels)
-            and name > page_token
+            and name > after
         ]
         size = page_size or 100
         page = rows[:size]
-        return page, (page[-1].name if len(rows) > size else "")
+        return page, (encode_page_token({"after": page[-1].name}, "fake-search") if len(rows) > size else "")
 
     async def get_repository(self, name: str) -> RepositoryInfo:
         check_repository_name(name)

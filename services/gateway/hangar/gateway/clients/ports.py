@@ -179,7 +179,7 @@ class KeysPort(Protocol):
 
 class RegistryPort(Protocol):
     async def put_manifest(
-        self, repository: str, reference: str, media_type: str, content: bytes
+        self, repository: str, reference: str, media_type: str, content: bytes, *, config: bytes = b""
     ) -> PutManifestResult: ...
 
     async def get_manifest(self, repository: str, reference: str) -> StoredManifest: ...

@@ -26,10 +26,11 @@ class RegistryClient:
         self._timeout = timeout
 
     async def put_manifest(
-        self, repository: str, reference: str, media_type: str, content: bytes
+        self, repository: str, reference: str, media_type: str, content: bytes, *, config: bytes = b""
     ) -> PutManifestResult:
+        """Store a manifest; `config`: the config blob of a model, resource or chart pushed under a tag."""
         request = registry_pb2.PutManifestRequest(
-            repository=repository, reference=reference, media_type=media_type, content=content
+            repository=repository, reference=reference, media_type=media_type, content=content, config=config
         )
         with rpc.domain_errors():
             reply = await self._stub.PutManifest(request, timeout=self._timeout)

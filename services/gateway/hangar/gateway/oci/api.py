@@ -45,7 +45,7 @@ class OciApi:
         self._access = access
         blobs = Blobs(registry, blobstore)
         uploads = Uploads(registry, blobstore, access)
-        manifests = Manifests(registry)
+        manifests = Manifests(registry, blobstore)
         tags = Tags(registry)
         referrers = Referrers(registry)
         self._catalog = Catalog(registry, access)

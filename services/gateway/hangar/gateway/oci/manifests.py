@@ -11,10 +11,11 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hangar.gateway.clients import RegistryPort, StoredManifest
+from hangar.gateway.clients import BlobstorePort, RegistryPort, StoredManifest
 from hangar.gateway.oci.access import Caller
 from hangar.gateway.oci.errors import OciError
 from hangar.gateway.oci.routes import Target
+from hangar.gateway.oci.version_configs import version_config
 
 #: Manifests up to 4 MiB are accepted (the spec's minimum); a larger one is 413 and is never read whole.
 MAX_MANIFEST_BYTES: Final = 4 * 1024 * 1024
@@ -48,13 +49,19 @@ async def read_manifest(request: Request) -> bytes:
 
 
 class Manifests:
-    def __init__(self, registry: RegistryPort) -> None:
+    def __init__(self, registry: RegistryPort, blobstore: BlobstorePort) -> None:
         self._registry = registry
+        self._blobstore = blobstore
 
     async def put(self, request: Request, target: Target, caller: Caller) -> Response:
         content = await read_manifest(request)
         media_type = media_type_of(request.headers.get("content-type"))
-        stored = await self._registry.put_manifest(target.name, target.reference, media_type, content)
+        # a model, resource or chart pushed under a tag becomes a version, with its config's metadata
+        config = await version_config(self._blobstore, target.reference, content)
+        with_config = {"config": config} if config else {}
+        stored = await self._registry.put_manifest(
+            target.name, target.reference, media_type, content, **with_config
+        )
         headers = {
             "Location": f"/v2/{target.name}/manifests/{stored.digest}",
             "Docker-Content-Digest": stored.digest,
