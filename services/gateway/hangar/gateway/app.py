@@ -133,6 +133,9 @@ def create_app(
         max_body_bytes=rest_max_body_bytes,
         session_cache_seconds=session_cache_seconds,
         access_cache_seconds=access_cache_seconds,
+        artifacts=services.artifacts,
+        registry=services.registry,
+        blobstore=services.blobstore,
     )
     # the REST API's caches (memberships, permissions) hear the revocations too
     revocations = Revocations(authenticator, authorizer, also=[rest.state.gate])
