@@ -728,6 +728,7 @@ def basic_alice() -> dict[str, str]:
         ("application/vnd.hangar.model.v1+json", "application/vnd.oci.empty.v1+json", "1.0", True),
         ("application/vnd.hangar.resource.v1+json", "application/json", "v2", True),
         ("", "application/vnd.cncf.helm.config.v1+json", "0.1.0", True),
+        ("", "application/vnd.hangar.model.config.v1+json", "2.0", True),
         ("", "application/vnd.oci.image.config.v1+json", "latest", False),
         ("application/vnd.hangar.model.v1+json", "application/json", "", False),  # by digest: no version
     ],

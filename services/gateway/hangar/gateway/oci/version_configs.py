@@ -1,9 +1,10 @@
 """The config blob of a model, resource or chart manifest pushed under a tag, for the registry.
 
-A manifest whose artifactType is a Hangar model or resource, or whose config is a Helm chart's, pushed under
-a tag becomes a committed version (ArtifactService); the version takes its metadata from the config blob,
-which the registry does not read itself. The gateway reads it from the blobstore (at most 1 MiB) and sends it
-with the manifest (PutManifestRequest.config). Other manifests, and pushes by digest, send none.
+A manifest whose artifactType is a Hangar model or resource, or whose config media type is a Hangar model's
+or resource's or a Helm chart's, pushed under a tag becomes a committed version (ArtifactService); the
+version takes its metadata from the config blob, which the registry does not read itself. The gateway reads
+it from the blobstore (at most 1 MiB) and sends it with the manifest (PutManifestRequest.config). Other
+manifests, and pushes by digest, send none.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from hangar.kit.errors import DomainError
 
 MODEL_ARTIFACT_TYPE: Final = "application/vnd.hangar.model.v1+json"
 RESOURCE_ARTIFACT_TYPE: Final = "application/vnd.hangar.resource.v1+json"
+MODEL_CONFIG_TYPE: Final = "application/vnd.hangar.model.config.v1+json"
+RESOURCE_CONFIG_TYPE: Final = "application/vnd.hangar.resource.config.v1+json"
 HELM_CONFIG_TYPE: Final = "application/vnd.cncf.helm.config.v1+json"
 VERSION_ARTIFACT_TYPES: Final = frozenset({MODEL_ARTIFACT_TYPE, RESOURCE_ARTIFACT_TYPE})
+#: Config media types that make a manifest a version without an artifactType (oras-py sets none).
+VERSION_CONFIG_TYPES: Final = frozenset({MODEL_CONFIG_TYPE, RESOURCE_CONFIG_TYPE, HELM_CONFIG_TYPE})
 MAX_CONFIG_BYTES: Final = 1024 * 1024
 
 
@@ -45,7 +50,7 @@ def config_reference(reference: str, content: bytes) -> tuple[str, int] | None:
     config = document["config"]
     if (
         document.get("artifactType") not in VERSION_ARTIFACT_TYPES
-        and config.get("mediaType") != HELM_CONFIG_TYPE
+        and config.get("mediaType") not in VERSION_CONFIG_TYPES
     ):
         return None
     digest, size = config.get("digest"), config.get("size")
