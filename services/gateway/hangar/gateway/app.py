@@ -23,6 +23,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hangar.gateway.auth import Authenticator, Authorizer, TokenIssuer, TokenVerifier
 from hangar.gateway.clients import Services
 from hangar.gateway.events import EventListener, EventSettings, Revocations
+from hangar.gateway.helm import PREFIX as HELM_PREFIX
+from hangar.gateway.helm import (
+    ChangeWatcher,
+    ChartPublisher,
+    HelmAccess,
+    HelmIndexes,
+    HelmRepository,
+    IndexEvents,
+)
+from hangar.gateway.helm import route_of as helm_route_of
 from hangar.gateway.oci.access import AccessControl
 from hangar.gateway.oci.api import OciApi
 from hangar.gateway.oci.errors import OciError
@@ -30,6 +40,7 @@ from hangar.gateway.oci.routes import parse_path
 from hangar.gateway.rest import MAX_BODY_BYTES, create_rest_app
 from hangar.gateway.rest import PREFIX as REST_PREFIX
 from hangar.gateway.rest import route_of as rest_route_of
+from hangar.gateway.rest.charts import install_chart_uploads
 from hangar.gateway.tokens import TokenService
 from hangar.kit import tracing
 
@@ -82,6 +93,8 @@ def route_of(path: str) -> str:
         return path
     if path.startswith(REST_PREFIX + "/"):
         return rest_route_of(path)
+    if path.startswith(HELM_PREFIX + "/"):
+        return helm_route_of(path)
     try:
         target = parse_path(path)
     except OciError:
@@ -137,6 +150,23 @@ def create_app(
         registry=services.registry,
         blobstore=services.blobstore,
     )
+    # Helm chart repositories (/helm): indexes cached per namespace, evicted by registry events and by this
+    # replica's own changes (docs/decisions/0024-helm-repository.md)
+    helm_indexes: HelmIndexes | None = None
+    helm_routes: list[Route] = []
+    index_events: IndexEvents | None = None
+    if services.artifacts is not None:
+        helm_indexes = HelmIndexes(services.artifacts, services.registry, services.blobstore)
+        helm_access = HelmAccess(authenticator, authorizer)
+        helm_routes = HelmRepository(
+            helm_indexes, helm_access, services.artifacts, services.blobstore
+        ).routes()
+        publisher = ChartPublisher(
+            services.registry, services.blobstore, services.artifacts, on_change=helm_indexes.changed
+        )
+        install_chart_uploads(rest, publisher, authenticator, authorizer)
+        if events is not None:
+            index_events = IndexEvents(helm_indexes, events.nats_url, events.subject_prefix)
     # the REST API's caches (memberships, permissions) hear the revocations too
     revocations = Revocations(authenticator, authorizer, also=[rest.state.gate])
     listener = EventListener(revocations, events) if events else None
@@ -166,9 +196,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if listener is not None:
             await listener.start()
+        if index_events is not None:
+            await index_events.start()
         try:
             yield
         finally:
+            if index_events is not None:
+                await index_events.stop()
             if listener is not None:
                 await listener.stop()
 
@@ -180,12 +214,17 @@ def create_app(
             *tokens.routes(),
             *oci.routes(),
             Mount(REST_PREFIX, app=rest),
+            *helm_routes,
         ],
-        middleware=[Middleware(TracingMiddleware)],
+        middleware=[
+            Middleware(TracingMiddleware),
+            *([Middleware(ChangeWatcher, indexes=helm_indexes)] if helm_indexes is not None else []),
+        ],
         exception_handlers={Exception: unexpected},
     )
     app.state.authenticator = authenticator
     app.state.authorizer = authorizer
     app.state.rest = rest
     app.state.events = listener
+    app.state.helm_indexes = helm_indexes
     return app
