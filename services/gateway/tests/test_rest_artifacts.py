@@ -314,6 +314,20 @@ async def test_an_upload_whose_last_bytes_arrived_is_finished_with_an_empty_put(
     assert (await http.get(url, headers=ALICE)).content == b"abcd"
 
 
+@pytest.mark.parametrize("content_range", ["bytes 10-19/100", "bytes */4"])
+async def test_a_first_piece_not_at_zero_is_416_and_records_nothing(
+    http: httpx.AsyncClient, world: FakeWorld, content_range: str
+) -> None:
+    await new_version(http)
+    url = f"{MODELS}/resnet/versions/1.0.0/files/f.bin"
+    body = b"" if "*" in content_range else b"x" * 10
+    headers = {**ALICE, "Content-Range": content_range, "X-Checksum-Sha256": sha256(body)}
+    refused = await http.put(url, content=body, headers=headers)
+    assert refused.status_code == 416 and refused.headers["upload-offset"] == "0"
+    assert (await http.head(url, headers=ALICE)).status_code == 404
+    assert world.blobstore.uploads == {}
+
+
 async def test_the_last_piece_without_a_digest_is_refused_before_a_byte_is_written(
     http: httpx.AsyncClient,
 ) -> None:

@@ -577,18 +577,14 @@ class Artifacts:
             raise FailedPrecondition(
                 f"file {path} was already uploaded to {name}:{version}; delete it first", code="FILE_EXISTS"
             )
+        if piece is not None and piece.start != 0 and (file is None or file.status != FILE_UPLOADING):
+            raise _wrong_offset(path, 0, total)  # nothing has arrived: refused before a session is made
         upload_id, received = await self._session(
             name, version, path, file, restart=whole, declared=total or 0
         )
         start = received if piece is None or piece.start is None else piece.start
         if start != received or (piece is not None and piece.start is None and received != piece.total):
-            raise ApiError(
-                416,
-                "RANGE_INVALID",
-                f"{received} bytes of {path} have arrived: the next piece starts at {received}",
-                headers=_upload_headers(received, FILE_UPLOADING, total),
-                detail={"offset": received},
-            )
+            raise _wrong_offset(path, received, total)
         hasher = hashlib.sha256() if whole else None
         limit = None if piece is None else piece.length
         size = await self.blobstore.write(upload_id, received, _body(request, limit, hasher), owner=name)
@@ -752,6 +748,16 @@ class Artifacts:
 
 def _permission(value: str) -> Permission:
     return value if value in ("view", "read", "write", "admin") else "view"  # type: ignore[return-value]
+
+
+def _wrong_offset(path: str, received: int, total: int | None) -> ApiError:
+    return ApiError(
+        416,
+        "RANGE_INVALID",
+        f"{received} bytes of {path} have arrived: the next piece starts at {received}",
+        headers=_upload_headers(received, FILE_UPLOADING, total),
+        detail={"offset": received},
+    )
 
 
 def _mismatch(path: str, expected: str, actual: str) -> InvalidArgument:
