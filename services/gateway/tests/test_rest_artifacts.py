@@ -793,3 +793,36 @@ async def test_a_version_config_over_1_mib_is_refused(http: httpx.AsyncClient, w
     )
     assert pushed.status_code == 400 and pushed.json()["errors"][0]["code"] == "MANIFEST_INVALID"
     assert world.registry.configs == {} and "1.0" not in world.registry.repositories["demo/hello"].tags
+
+
+# -- sessions, archives of pending versions --------------------------------------------------------------
+
+
+async def test_a_console_session_acts_with_its_users_roles(http: httpx.AsyncClient) -> None:
+    from hangar.gateway.testing import ALICE_PASSWORD
+
+    login = await http.post(
+        f"{API}/sessions", json={"email": "alice@example.com", "password": ALICE_PASSWORD}
+    )
+    assert login.status_code == 201, login.text
+    session = bearer(login.json()["session_token"])
+    assert (await http.post(MODELS, json={"name": "console"}, headers=session)).status_code == 201
+    shown = await http.get(f"{MODELS}/console", headers=session)
+    assert shown.status_code == 200 and shown.json()["permission"] == "admin"
+    forged = await http.get(f"{MODELS}/console", headers=bearer("hgs_not-a-session"))
+    assert forged.status_code == 401
+
+
+async def test_the_archive_of_a_version_still_uploading_is_409(http: httpx.AsyncClient) -> None:
+    await new_version(http)
+    assert (await put_file(http, "a.txt", b"a")).status_code == 201
+    url = f"{MODELS}/resnet/versions/1.0.0"
+    ranged = {**ALICE, "Content-Range": "bytes 0-0/2"}
+    assert (await http.put(f"{url}/files/b.txt", content=b"b", headers=ranged)).status_code == 202
+    refused = await http.get(f"{url}/archive", headers=ALICE)
+    assert refused.status_code == 409 and error(refused)["code"] == "FILES_INCOMPLETE"
+    assert (await http.delete(f"{url}/files/b.txt", headers=ALICE)).status_code == 204
+    pending = await http.get(f"{url}/archive", headers=ALICE)
+    assert pending.status_code == 200
+    with tarfile.open(fileobj=io.BytesIO(pending.content)) as tar:
+        assert [(m.name, m.size, m.mode) for m in tar.getmembers()] == [("a.txt", 1, 0o644)]
