@@ -826,3 +826,28 @@ async def test_the_archive_of_a_version_still_uploading_is_409(http: httpx.Async
     assert pending.status_code == 200
     with tarfile.open(fileobj=io.BytesIO(pending.content)) as tar:
         assert [(m.name, m.size, m.mode) for m in tar.getmembers()] == [("a.txt", 1, 0o644)]
+
+
+async def test_the_org_listing_walks_more_namespaces_than_one_search_takes(
+    http: httpx.AsyncClient, world: FakeWorld
+) -> None:
+    teams = [f"t{number:03d}" for number in range(150)]
+    for team in teams:
+        world.identity.teams["demo"].add(team)
+    for team in teams[::30]:
+        await world.artifacts.create_repository(f"demo/{team}/model", "model")
+    await world.artifacts.create_repository("demo/org-model", "model")
+    seen: list[str] = []
+    token = ""
+    for _ in range(20):
+        params = {"page_size": 2, **({"page_token": token} if token else {})}
+        page = await http.get(f"{API}/orgs/demo/repositories", headers=ALICE, params=params)
+        assert page.status_code == 200, page.text
+        seen += [row["name"] for row in page.json()["items"]]
+        token = page.json()["next_page_token"]
+        if not token:
+            break
+    assert sorted(seen) == sorted(["demo/org-model", *(f"demo/{team}/model" for team in teams[::30])])
+    assert len(seen) == len(set(seen)) and token is None
+    forged = await http.get(f"{API}/orgs/demo/repositories", headers=ALICE, params={"page_token": "abc"})
+    assert forged.status_code == 400

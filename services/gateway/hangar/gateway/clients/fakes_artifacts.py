@@ -41,6 +41,8 @@ _COMPONENT: Final = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
 _TAG: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 _SEMVER: Final = re.compile(r"v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?")
 MAX_PATH_CHARS: Final = 1024
+#: The most namespaces one search takes (as the registry).
+MAX_NAMESPACES: Final = 100
 MANIFEST_MEDIA_TYPE: Final = "application/vnd.oci.image.manifest.v1+json"
 ARTIFACT_TYPES: Final = {
     "model": "application/vnd.hangar.model.v1+json",
@@ -170,6 +172,8 @@ class FakeArtifacts:
     ) -> tuple[list[RepositoryInfo], str]:
         if not 0 <= page_size <= 1000:
             raise InvalidArgument("page size is 1 to 1000", code="PAGE_SIZE_INVALID")
+        if len(namespaces or ()) > MAX_NAMESPACES:
+            raise InvalidArgument(f"search at most {MAX_NAMESPACES} namespaces at once", code="NAME_INVALID")
         wanted = set(namespaces or ())
         cursor = decode_page_token(page_token, "fake-search") or {}
         after = str(cursor.get("after", ""))

@@ -66,6 +66,7 @@ from hangar.gateway.rest.paging import DEFAULT_PAGE_SIZE, PageSize, PageToken, n
 from hangar.gateway.rest.schemas import NAME_PATTERN
 from hangar.kit import context
 from hangar.kit.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
+from hangar.kit.paging import decode_page_token, encode_page_token
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,9 @@ _CONTENT_RANGE: Final = re.compile(
 _RANGE: Final = re.compile(r"bytes=(?P<start>\d{0,19})-(?P<end>\d{0,19})")
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 TAR_BLOCK: Final = 512
+#: The most namespaces one SearchRepositories takes (the registry's limit).
+NAMESPACES_PER_SEARCH: Final = 100
+_GROUPS: Final = "namespace-groups"
 
 OrgPath = Annotated[str, Path(min_length=2, max_length=64, pattern=NAME_PATTERN)]
 TeamPath = Annotated[str, Path(min_length=2, max_length=64, pattern=NAME_PATTERN)]
@@ -323,14 +327,28 @@ class Artifacts:
     ) -> RepositoryPage:
         if not namespaces:
             return RepositoryPage(items=[], next_page_token=None)
+        # the registry searches at most NAMESPACES_PER_SEARCH namespaces at once: more are walked a group
+        # at a time, the token saying which group and the registry's token within it
+        groups = [
+            sorted(namespaces)[i : i + NAMESPACES_PER_SEARCH]
+            for i in range(0, len(namespaces), NAMESPACES_PER_SEARCH)
+        ]
+        group, inner = 0, page_token
+        if len(groups) > 1:
+            cursor = decode_page_token(page_token, _GROUPS) or {}
+            group, inner = cursor.get("group", 0), cursor.get("token", "")
+            if not isinstance(group, int) or not 0 <= group < len(groups) or not isinstance(inner, str):
+                raise InvalidArgument("page_token is not one this API handed out", code="PAGE_TOKEN_INVALID")
         rows, token = await self.artifacts.search_repositories(
-            namespaces=sorted(namespaces),
+            namespaces=groups[group],
             kind=kind,
             name_pattern=q,
             labels=labels,
             page_size=page_size,
-            page_token=page_token,
+            page_token=inner,
         )
+        if len(groups) > 1 and (token or group + 1 < len(groups)):
+            token = encode_page_token({"group": group + (0 if token else 1), "token": token}, _GROUPS)
         items: list[RepositoryOut] = []
         for row in rows:
             permission = namespaces.get(row.name.rsplit("/", 1)[0], "")
