@@ -13,6 +13,7 @@ service, service key) and, per repository, the actions of DESIGN §1's matrix.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Final
 
@@ -163,12 +164,12 @@ class ArtifactGate:
     async def visible_namespaces(self, caller: ArtifactCaller, org: str, teams: list[str]) -> dict[str, str]:
         """The namespaces of the org (the org's own and each team's) whose content the caller may list, with
         the permission there (a service key: whatever its scopes give, decided per repository later)."""
-        found: dict[str, str] = {}
-        for namespace in [org, *(f"{org}/{team}" for team in teams)]:
-            if caller.is_service_key:
-                found[namespace] = ""
-                continue
-            actions = await self.actions(caller, f"{namespace}/{_ANY}", "")
-            if LIST in actions:
-                found[namespace] = permission_of(actions)
-        return found
+        namespaces = [org, *(f"{org}/{team}" for team in teams)]
+        if caller.is_service_key:
+            return dict.fromkeys(namespaces, "")
+        decided = await asyncio.gather(*(self.actions(caller, f"{ns}/{_ANY}", "") for ns in namespaces))
+        return {
+            ns: permission_of(actions)
+            for ns, actions in zip(namespaces, decided, strict=True)
+            if LIST in actions
+        }
