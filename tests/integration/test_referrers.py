@@ -94,7 +94,10 @@ def test_the_owner_sees_the_repository_in_the_catalog(hangar: Hangar) -> None:
     assert first.status == 200 and len(first.json["repositories"]) == 1
     assert first.headers["Link"].endswith('; rel="next"')
 
-    # an access token shows what it was granted at /token
+    # an access token granting the catalog shows what its key may see; one without, what it grants
     token = client.access_token(hangar.key, "registry:catalog:*", "repository:demo/catalog-b:pull")
+    catalog = client.v2("GET", "_catalog", token=token)
+    assert catalog.status == 200 and catalog.json == listed.json
+    token = client.access_token(hangar.key, "repository:demo/catalog-b:pull")
     granted = client.v2("GET", "_catalog", token=token)
     assert granted.status == 200 and granted.json == {"repositories": ["demo/catalog-b"]}

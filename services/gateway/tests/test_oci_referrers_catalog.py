@@ -175,17 +175,25 @@ async def test_the_catalog_lists_only_the_repositories_an_api_key_may_see(
     assert admin_only.json() == {"repositories": []}
 
 
-async def test_a_token_shows_the_repositories_it_grants(
+async def test_a_token_without_the_catalog_grant_shows_the_repositories_it_grants(
     client: httpx.AsyncClient, fakes: FakeWorld, token_for: TokenFor
 ) -> None:
     await add_repositories(fakes, "demo/other", "demo/hello", "demo/private")
-    token = await token_for(
-        "registry:catalog:*", "repository:demo/hello:pull", "repository:demo/private:pull"
-    )
+    token = await token_for("repository:demo/hello:pull", "repository:demo/private:pull")
     response = await client.get("/v2/_catalog", headers=bearer(token))
     assert response.json() == {"repositories": ["demo/hello"]}
+    none = await client.get("/v2/_catalog", headers=bearer(await token_for()))
+    assert none.status_code == 200 and none.json() == {"repositories": []}
+
+
+async def test_a_token_granting_the_catalog_shows_what_its_key_may_see(
+    client: httpx.AsyncClient, fakes: FakeWorld, token_for: TokenFor
+) -> None:
+    await add_repositories(fakes, "demo/other", "demo/hello", "demo/private")
     catalog_only = await client.get("/v2/_catalog", headers=bearer(await token_for("registry:catalog:*")))
-    assert catalog_only.status_code == 200 and catalog_only.json() == {"repositories": []}
+    assert catalog_only.status_code == 200 and catalog_only.json() == {
+        "repositories": ["demo/hello", "demo/other"]
+    }
 
 
 @pytest.mark.parametrize("scan_page", [1000, 2])

@@ -35,6 +35,7 @@ from hangar.gateway.helm import (
 from hangar.gateway.helm import route_of as helm_route_of
 from hangar.gateway.oci.access import AccessControl
 from hangar.gateway.oci.api import OciApi
+from hangar.gateway.oci.catalog import cursor_key
 from hangar.gateway.oci.errors import OciError
 from hangar.gateway.oci.routes import parse_path
 from hangar.gateway.rest import MAX_BODY_BYTES, create_rest_app
@@ -136,7 +137,7 @@ def create_app(
     )
     authorizer = Authorizer(services.identity, cache_seconds=access_cache_seconds)
     access = AccessControl(authenticator, authorizer, public_url=public_url)
-    oci = OciApi(services.registry, services.blobstore, access)
+    oci = OciApi(services.registry, services.blobstore, access, catalog_cursor_key=cursor_key(signing_key))
     tokens = TokenService(authenticator, authorizer, issuer)
     rest = create_rest_app(
         services.identity,

@@ -3,7 +3,8 @@
 Docker registry token spec: `GET /token?service=hangar&scope=repository:demo/hello:pull,push` (several
 `scope` parameters allowed, `account` ignored) with Basic `$oauthtoken:<key>`; also the OAuth2 form
 `POST /token` (grant_type=password). Scopes the caller may not have are left out of the token, not refused;
-the token records why, so the registry can answer 403 with identity's reason.
+the token records why, so the registry can answer 403 with identity's reason. `registry:catalog:*` is granted
+to every authenticated key: `/v2/_catalog` then lists what that key may see (docs/decisions/0015).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hangar.gateway.auth import (
     parse_authorization,
     parse_scopes,
 )
+from hangar.gateway.auth.signing import CATALOG_NAME, REGISTRY_RESOURCE
 from hangar.gateway.clients import KeyInfo
 from hangar.kit.errors import DomainError, InvalidArgument, Unauthenticated
 
@@ -39,6 +41,13 @@ log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES: Final = 64 * 1024
 _NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: The scope a client asks for before listing the catalog, as the token's `scope` echoes it.
+CATALOG_SCOPE: Final = f"{REGISTRY_RESOURCE}:{CATALOG_NAME}:*"
+
+
+def asks_catalog(scopes: list[Scope]) -> bool:
+    """Whether `registry:catalog:<actions>` is among `scopes` (any action: `*` is the only one there is)."""
+    return any(scope.type == REGISTRY_RESOURCE and scope.name == CATALOG_NAME for scope in scopes)
 
 
 class TokenService:
@@ -96,7 +105,8 @@ class TokenService:
             body = await self._exchange(key, scopes, min(as_of, read_at))
         except DomainError as error:
             return _error_response(error)
-        body["scope"] = " ".join(str(s) for s in scopes if s.type == REPOSITORY)
+        granted = [str(s) for s in scopes if s.type == REPOSITORY]
+        body["scope"] = " ".join([*granted, CATALOG_SCOPE] if asks_catalog(scopes) else granted)
         return JSONResponse(body, headers=_NO_STORE)
 
     def _check_service(self, service: str | None) -> None:
@@ -134,11 +144,16 @@ class TokenService:
             denials=[Denial(d.name, d.denied, d.reason) for d in decisions],
             not_after=key.expires_at,
             as_of=as_of,
+            catalog=asks_catalog(scopes),
         )
         log.debug(
             "token issued to key %s: %s",
             key.prefix or key.key_id,
-            ", ".join(f"{d.name}:{','.join(sorted(d.granted)) or '-'}" for d in decisions) or "no scope",
+            ", ".join(
+                [f"{d.name}:{','.join(sorted(d.granted)) or '-'}" for d in decisions]
+                + ([CATALOG_SCOPE] if asks_catalog(scopes) else [])
+            )
+            or "no scope",
         )
         issued_at = datetime.fromtimestamp(token.issued_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {

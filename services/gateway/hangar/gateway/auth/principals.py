@@ -35,7 +35,7 @@ from hangar.gateway.auth.service_scopes import ContainersOnly, RepositoryKinds, 
 from hangar.gateway.auth.signing import LEEWAY_SECONDS, TokenClaims, TokenVerifier
 from hangar.gateway.clients.model import AccessResult, KeyInfo
 from hangar.gateway.clients.ports import IdentityPort, KeysPort
-from hangar.kit.errors import Unauthenticated
+from hangar.kit.errors import NotFound, Unauthenticated
 
 REGISTRY_SERVICE: Final = "registry"
 KEY_CACHE_SECONDS: Final = 10.0
@@ -119,6 +119,8 @@ class Authenticator:
         self._cache: TtlCache[bytes, tuple[KeyInfo | Unauthenticated, float]] = TtlCache(
             cache_seconds, max_entries, clock
         )
+        # key id -> (the key, wall time just before it was asked): what a catalog token's key may see
+        self._by_id: TtlCache[str, tuple[KeyInfo, float]] = TtlCache(cache_seconds, max_entries, clock)
         self._wall_clock = wall_clock
         #: How long a not-before must be kept: a token issued just before it may live this long.
         self._horizon = token_lifetime_seconds + LEEWAY_SECONDS
@@ -183,6 +185,35 @@ class Authenticator:
             )
         return claims
 
+    async def key_of_token(self, claims: TokenClaims) -> KeyInfo:
+        """The active key a verified token was exchanged for (by id, cached like `key`, evicted by the same
+        events), for decisions the token does not hold itself (the catalog). Unauthenticated when the key
+        is gone, inactive or expired, or is not the token's subject's."""
+        entry = self._by_id.get(claims.key_id)
+        if entry is None:
+            generation = self._generation
+            read_at = self._wall_clock()
+            try:
+                key = await self._keys.get_key(claims.key_id)
+            except NotFound:
+                raise Unauthenticated(
+                    "the API key this token was issued for no longer exists", code="KEY_REVOKED"
+                ) from None
+            entry = (key, read_at)
+            # only an active key is kept: an inactive one may be activated again, the others are final
+            if generation == self._generation and key.status == "ACTIVE":
+                self._by_id.put(claims.key_id, entry)
+        key = entry[0]
+        if key.status in ("REVOKED", "EXPIRED") or (key.expires_at and self._wall_clock() >= key.expires_at):
+            raise Unauthenticated(
+                "the API key this token was issued for has been revoked or has expired", code="KEY_REVOKED"
+            )
+        if key.status != "ACTIVE":
+            raise Unauthenticated("the API key this token was issued for is not active", code="KEY_INACTIVE")
+        if (key.user_id or f"key:{key.key_id}") != claims.subject:
+            raise Unauthenticated("the access token's key is not its subject's", code="TOKEN_INVALID")
+        return key
+
     def forget_key(self, key_id: str, *, final: bool = False, at: float | None = None) -> None:
         """The key changed (rotated, deactivated, new scopes...): drop it from the cache and refuse the
         tokens issued for it until now (`at`, unix seconds). `final` (revoked, expired, deleted): refuse
@@ -190,6 +221,7 @@ class Authenticator:
         since = self._wall_clock() if at is None else at
         self._generation += 1
         self._cache.discard_where(lambda _, v: isinstance(v[0], KeyInfo) and v[0].key_id == key_id)
+        self._by_id.discard_where(lambda k, _: k == key_id)
         _raise(self._revoked_keys, key_id, since)
         if final:
             _raise(self._dead_keys, key_id, since)
@@ -201,6 +233,7 @@ class Authenticator:
         since = self._wall_clock() if at is None else at
         self._generation += 1
         self._cache.discard_where(lambda _, v: isinstance(v[0], KeyInfo) and v[0].user_id == user_id)
+        self._by_id.discard_where(lambda _, v: v[0].user_id == user_id)
         _raise(self._revoked_users, user_id, since)
         self._prune()
 
@@ -218,6 +251,7 @@ class Authenticator:
         """Revocations may have been missed: drop every cached key and refuse every token issued until now."""
         self._generation += 1
         self._cache.clear()
+        self._by_id.clear()
         self._not_before_all = max(self._not_before_all, self._wall_clock() if at is None else at)
 
     def set_caching(self, enabled: bool) -> None:
@@ -225,6 +259,8 @@ class Authenticator:
         self._generation += 1
         self._cache.enabled = enabled
         self._cache.clear()
+        self._by_id.enabled = enabled
+        self._by_id.clear()
 
     def _refused(self, revoked: dict[str, float], ident: str, read_at: float) -> bool:
         since = revoked.get(ident)

@@ -2,11 +2,12 @@
 
 Claims (Docker registry token spec, plus Hangar's): `iss`/`aud` "hangar", `sub` the user id, `exp`, `nbf`,
 `iat`, `jti`, `key_id` (the API key the token was exchanged for), `access` (granted actions only, per
-repository), `denied` (actions asked for and refused, with identity's reason, so the registry can say
-*why* instead of challenging again) and `iat_ms` (when the facts the token holds were read, in unix
-milliseconds: revocation compares it with a key's or user's not-before, and whole seconds would refuse
-tokens issued in the same second after a change). The JWT header's `kid` is the RFC 7638 thumbprint of the
-signing key.
+repository, plus `{"type": "registry", "name": "catalog", "actions": ["*"]}` when the catalog was asked
+for: the catalog then lists what the token's key may see), `denied` (actions asked for and refused, with
+identity's reason, so the registry can say *why* instead of challenging again) and `iat_ms` (when the
+facts the token holds were read, in unix milliseconds: revocation compares it with a key's or user's
+not-before, and whole seconds would refuse tokens issued in the same second after a change). The JWT
+header's `kid` is the RFC 7638 thumbprint of the signing key.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ SERVICE: Final = "hangar"
 TOKEN_ISSUER: Final = "hangar"  # noqa: S105 - the issuer's name, not a secret
 TOKEN_AUDIENCE: Final = SERVICE
 ALGORITHM: Final = "EdDSA"
+#: The catalog grant's resource (Docker registry token spec: `registry:catalog:*`).
+REGISTRY_RESOURCE: Final = "registry"
+CATALOG_NAME: Final = "catalog"
 #: Clock skew tolerated between gateway replicas, in seconds.
 LEEWAY_SECONDS: Final = 10
 
@@ -75,6 +79,8 @@ class TokenClaims:
     denials: Mapping[str, tuple[frozenset[str], str]]
     #: Unix milliseconds at which the token's facts were read (its key authenticated, access decided).
     issued_at_ms: int = 0
+    #: Granted `registry:catalog:*`: the catalog lists every repository the token's key may see.
+    catalog: bool = False
 
     def allows(self, name: str, action: str) -> bool:
         return holds(self.grants.get(name, frozenset()), action)
@@ -125,11 +131,13 @@ class TokenIssuer:
         *,
         not_after: int = 0,
         as_of: float | None = None,
+        catalog: bool = False,
     ) -> AccessToken:
         """A token for `subject` holding `grants`; it never outlives `not_after` (the key's expiry) if set.
 
         `as_of` (unix seconds, default now) is when the grants were read: the token counts as issued then,
-        so a revocation that arrives while they are being decided still refuses it.
+        so a revocation that arrives while they are being decided still refuses it. `catalog` grants
+        `registry:catalog:*`.
         """
         wall = self._clock()
         now = int(wall)
@@ -153,6 +161,8 @@ class TokenIssuer:
                 if g.actions
             ],
         }
+        if catalog:
+            claims["access"].append({"type": REGISTRY_RESOURCE, "name": CATALOG_NAME, "actions": ["*"]})
         refused = [
             {"type": REPOSITORY, "name": d.name, "actions": sorted(d.actions), "reason": d.reason}
             for d in denials
@@ -208,6 +218,7 @@ class TokenVerifier:
                 grants=_grants(claims.get("access", [])),
                 denials=_denials(claims.get("denied", [])),
                 issued_at_ms=_issued_at_ms(claims),
+                catalog=_catalog_granted(claims.get("access", [])),
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise Unauthenticated("the access token's claims are malformed", code="TOKEN_INVALID") from None
@@ -229,6 +240,13 @@ def _grants(entries: Any) -> dict[str, frozenset[str]]:
             name = str(entry["name"])
             grants[name] = grants.get(name, frozenset()) | expand_actions(map(str, entry["actions"]))
     return grants
+
+
+def _catalog_granted(entries: Any) -> bool:
+    return any(
+        entry["type"] == REGISTRY_RESOURCE and entry["name"] == CATALOG_NAME and "*" in entry["actions"]
+        for entry in entries
+    )
 
 
 def _denials(entries: Any) -> dict[str, tuple[frozenset[str], str]]:

@@ -39,7 +39,8 @@ _HOST: Final = re.compile(r"[A-Za-z0-9.\-]+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?
 
 @dataclasses.dataclass(frozen=True)
 class Caller:
-    """An authenticated principal: a verified token's claims, or an authenticated API key."""
+    """An authenticated principal: a verified token's claims, or an authenticated API key (or both: a token
+    granting the catalog, with the key it was exchanged for, to list what that key may see)."""
 
     subject: str
     claims: TokenClaims | None = None
@@ -129,6 +130,22 @@ class AccessControl:
                 scope=scope,
             ) from None
 
+    async def catalog_caller(self, request: Request) -> Caller:
+        """The caller of `/v2/_catalog` (401 challenging for `registry:catalog:*` when there is none). A
+        token granting the catalog comes with its key (looked up by id, cached, evicted by the revocation
+        events), so the catalog shows what that key may see; the token's not-befores are checked first."""
+        caller = await self.identify(request, scope=CATALOG_SCOPE)
+        if caller.claims is None or not caller.claims.catalog:
+            return caller
+        try:
+            key = await self._authenticator.key_of_token(caller.claims)
+        except Unauthenticated as refused:
+            error = "invalid_token" if refused.code.startswith("TOKEN") else ""
+            raise self.unauthorized(
+                request, refused.message, error=error, reason=refused.code, scope=CATALOG_SCOPE
+            ) from None
+        return Caller(subject=caller.subject, claims=caller.claims, key=key)
+
     async def require(self, request: Request, name: str, action: str) -> Caller:
         """The caller, if it may do `action` on repository `name`; else OciError 401 or 403."""
         caller = await self.identify(request, name=name, action=action)
@@ -163,14 +180,13 @@ class AccessControl:
     async def visible(self, caller: Caller, names: list[str]) -> set[str]:
         """The repositories among `names` that `caller` may list (the catalog's filter).
 
-        An API key is decided per repository like any request (identity's answers, cached); an access token
-        shows only what it was granted at /token, which never looks at the key again.
+        An API key, and a token granting the catalog (whose key `catalog_caller` found), are decided per
+        repository like any request with that key (identity's answers, cached); any other access token
+        shows only the repositories it was granted at /token.
         """
-        if caller.claims is not None:
-            claims = caller.claims
-            return {name for name in names if claims.allows(name, LIST)}
         if caller.key is None:
-            return set()
+            claims = caller.claims
+            return {name for name in names if claims is not None and claims.allows(name, LIST)}
         scopes = [Scope(REPOSITORY, name, frozenset({LIST})) for name in names]
         decisions = await self._authorizer.decide_all(caller.key, scopes)
         return {decision.name for decision in decisions if holds(decision.granted, LIST)}

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from hangar.gateway.auth import DELETE, LIST, PULL, PUSH
 from hangar.gateway.clients import BlobstorePort, RegistryPort
 from hangar.gateway.oci import routes
-from hangar.gateway.oci.access import CATALOG_SCOPE, AccessControl, Caller
+from hangar.gateway.oci.access import AccessControl, Caller
 from hangar.gateway.oci.base import version_check
 from hangar.gateway.oci.blobs import Blobs
 from hangar.gateway.oci.catalog import Catalog
@@ -41,14 +41,21 @@ REQUEST_ID_HEADER: Final = "x-request-id"
 class OciApi:
     """The distribution API over the registry and blobstore clients, behind access control."""
 
-    def __init__(self, registry: RegistryPort, blobstore: BlobstorePort, access: AccessControl) -> None:
+    def __init__(
+        self,
+        registry: RegistryPort,
+        blobstore: BlobstorePort,
+        access: AccessControl,
+        *,
+        catalog_cursor_key: bytes | None = None,
+    ) -> None:
         self._access = access
         blobs = Blobs(registry, blobstore)
         uploads = Uploads(registry, blobstore, access)
         manifests = Manifests(registry, blobstore)
         tags = Tags(registry)
         referrers = Referrers(registry)
-        self._catalog = Catalog(registry, access)
+        self._catalog = Catalog(registry, access, cursor_key=catalog_cursor_key)
         # resource -> method -> (action needed, handler)
         self._table: dict[str, dict[str, tuple[str, Handler]]] = {
             # A blob DELETE needs `delete` like a manifest DELETE (REGISTRY_ADMIN, ORG_OWNER, or a service key
@@ -117,7 +124,7 @@ class OciApi:
 
     async def _list_catalog(self, request: Request) -> Response:
         """The catalog needs a credential only: each repository is then shown if the caller may list it."""
-        caller = await self._access.identify(request, scope=CATALOG_SCOPE)
+        caller = await self._access.catalog_caller(request)
         call = context.CallContext(
             actor=caller.subject,
             correlation_id=request.headers.get(REQUEST_ID_HEADER, "")[:128] or uuid.uuid4().hex,
