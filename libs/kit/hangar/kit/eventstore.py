@@ -16,10 +16,10 @@ from hangar.kit import context, schema, tracing
 from hangar.kit.codec import EventCodec
 from hangar.kit.errors import ConcurrencyConflict
 from hangar.kit.events import DomainEvent
+from hangar.kit.subjects import EVENT_ID_HEADER as EVENT_ID_HEADER
+from hangar.kit.subjects import EVENT_TIME_HEADER as EVENT_TIME_HEADER
+from hangar.kit.subjects import EVENT_TYPE_HEADER as EVENT_TYPE_HEADER
 
-EVENT_TYPE_HEADER = "Hangar-Event-Type"
-EVENT_ID_HEADER = "Hangar-Event-Id"
-EVENT_TIME_HEADER = "Hangar-Event-Time"
 MSG_ID_HEADER = "Nats-Msg-Id"
 
 

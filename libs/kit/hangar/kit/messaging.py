@@ -20,7 +20,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry import trace
 from sqlalchemy import select, update
 
-from hangar.kit import context, schema, tracing
+from hangar.kit import context, schema, subjects, tracing
 from hangar.kit.db import Database
 from hangar.kit.eventstore import EVENT_ID_HEADER, EVENT_TYPE_HEADER
 from hangar.kit.uow import UnitOfWork
@@ -49,10 +49,7 @@ async def ensure_stream(js: JetStreamContext, stream: str, subject_prefix: str) 
         await js.stream_info(stream)  # created by a concurrent caller; fail loudly if something else is wrong
 
 
-def subject_for(subject_prefix: str, event_type: str) -> str:
-    """hangar.identity.v1.UserRemoved -> <prefix>.identity.UserRemoved."""
-    parts = event_type.split(".")
-    return f"{subject_prefix}.{parts[1]}.{parts[-1]}"
+subject_for = subjects.subject_for
 
 
 class OutboxRelay:

@@ -14,7 +14,7 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from hangar.kit import messaging, migrations, tracing
+from hangar.kit import logs, messaging, migrations, tracing
 from hangar.kit.codec import EventCodec
 from hangar.kit.config import KitSettings
 from hangar.kit.db import Database
@@ -25,11 +25,7 @@ from hangar.kit.uow import UnitOfWorkFactory, ViewsFactory
 log = logging.getLogger(__name__)
 
 
-def configure_logging(level: str, service: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format=f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s",
-    )
+configure_logging = logs.configure_logging
 
 
 class ServiceRuntime:

@@ -76,13 +76,14 @@ class FilesystemBackend(RangedReads):
         path = self._upload_path(upload_id)
 
         def create() -> None:
+            # No fsync: an upload lost in a machine crash is unknown afterwards and the client starts over;
+            # what must be durable is a committed blob, and `_publish` syncs that (file and name) once.
             _make_durable_dirs(path.parent)
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             except FileExistsError:
                 raise AlreadyExists(f"upload {upload_id} already exists") from None
             os.close(fd)
-            _fsync_dir(path.parent)
 
         await _off_loop(create)
         self._hashers.put(upload_id, 0, hashlib.new(STREAMING_ALGORITHM))
@@ -117,11 +118,13 @@ class FilesystemBackend(RangedReads):
                     if len(pending) >= _WRITE_BATCH:
                         await flush()
             finally:
-                # Bytes received before a broken stream are kept, so the client can resume after them.
+                # Bytes received before a broken stream are kept, so the client can resume after them. They
+                # are not synced here: the commit syncs the file once before it becomes a blob, and bytes a
+                # machine crash loses before that shrink the upload (the client resumes from its size) or
+                # fail the commit's digest check, never a blob.
                 try:
                     if pending:
                         await flush()
-                    await _off_loop(os.fsync, upload.fd)
                 finally:
                     # (position, hasher) always agree; if a failed write left extra bytes on disk, the
                     # offsets will not match next time and the upload is rehashed.

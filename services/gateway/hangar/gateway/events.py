@@ -38,8 +38,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from hangar.api.identity.v1 import events_pb2 as identity_events
 from hangar.api.keys.v1 import events_pb2 as keys_events
 from hangar.gateway.auth import Authenticator, Authorizer
-from hangar.kit.eventstore import EVENT_TIME_HEADER
-from hangar.kit.messaging import subject_for
+from hangar.kit.subjects import EVENT_TIME_HEADER, subject_for
 
 log = logging.getLogger(__name__)
 

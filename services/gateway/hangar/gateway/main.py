@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import socket
@@ -21,10 +22,11 @@ from pydantic import Field
 from hangar.gateway.app import create_app
 from hangar.gateway.auth import load_or_create_signing_key
 from hangar.gateway.clients import Services
+from hangar.gateway.clients.cached import CachedRegistry
 from hangar.gateway.events import EventSettings
 from hangar.gateway.rest import RedactTokens
 from hangar.kit.config import KitSettings
-from hangar.kit.runtime import configure_logging
+from hangar.kit.logs import configure_logging
 from hangar.kit.tracing import setup_tracing
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,12 @@ class Settings(KitSettings):
     #: Listen for revocation events (keys and identity) on HANGAR_NATS_URL under HANGAR_SUBJECT_PREFIX
     #: (kit settings); off only for a gateway with no NATS at all (revocations then wait out the caches).
     revocation_events: bool = True
+    #: uvicorn's per-request access log (INFO lines); off by default: it costs several percent of a small
+    #: request's CPU, and spans and metrics already record every request.
+    access_log: bool = False
+    #: How long manifests and blob links read from registry are reused (this replica's own writes evict
+    #: them at once; other replicas' writes are seen within this); 0 turns the cache off.
+    content_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
 
     def event_settings(self) -> EventSettings | None:
         if not self.revocation_events:
@@ -136,6 +144,9 @@ async def serve(settings: Settings) -> None:
         registry=settings.registry_addr,
         blobstore=settings.blobstore_addr,
     )
+    if settings.content_cache_seconds > 0:
+        cached = CachedRegistry(services.registry, settings.content_cache_seconds)
+        services = dataclasses.replace(services, registry=cached)
     try:
         app = create_app(
             services,
@@ -157,6 +168,7 @@ async def serve(settings: Settings) -> None:
             lifespan="on",
             log_level=settings.log_level.lower(),
             server_header=False,
+            access_log=settings.access_log,
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
         # after uvicorn.Config, which configures the access logger: invitation tokens travel in paths

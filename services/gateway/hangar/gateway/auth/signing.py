@@ -20,6 +20,7 @@ import json
 import os
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -41,6 +42,8 @@ REGISTRY_RESOURCE: Final = "registry"
 CATALOG_NAME: Final = "catalog"
 #: Clock skew tolerated between gateway replicas, in seconds.
 LEEWAY_SECONDS: Final = 10
+#: Verified tokens remembered (by SHA-256) so each is checked once, not on every request.
+VERIFIED_CACHE_MAX_ENTRIES: Final = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,7 +178,13 @@ class TokenIssuer:
 
 
 class TokenVerifier:
-    """Checks a token's signature, issuer, audience and lifetime locally: no round trip to any service."""
+    """Checks a token's signature, issuer, audience and lifetime locally: no round trip to any service.
+
+    A token is verified once: its claims are kept (keyed by the token's SHA-256, at most `max_entries`,
+    least recently used out first) until it expires, so a client reusing its token (every request of a
+    push or pull does) costs a hash and a lookup, not a signature check. Only successes are kept, and
+    nothing about revocation is: callers check not-befores on every use (`Authenticator.token`).
+    """
 
     def __init__(
         self,
@@ -184,14 +193,35 @@ class TokenVerifier:
         issuer: str = TOKEN_ISSUER,
         audience: str = TOKEN_AUDIENCE,
         leeway: float = LEEWAY_SECONDS,
+        max_entries: int = VERIFIED_CACHE_MAX_ENTRIES,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._key = public_key
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
+        self._max_entries = max_entries
+        self._clock = clock
+        self._verified: OrderedDict[bytes, TokenClaims] = OrderedDict()
 
     def verify(self, token: str) -> TokenClaims:
         """The token's claims; Unauthenticated (TOKEN_EXPIRED or TOKEN_INVALID) when it must not be used."""
+        fingerprint = hashlib.sha256(token.encode()).digest()
+        claims = self._verified.get(fingerprint)
+        if claims is not None:
+            # past its own expiry (leeway aside) a token is checked afresh, and refused once past the leeway
+            if self._clock() < claims.expires_at:
+                self._verified.move_to_end(fingerprint)
+                return claims
+            del self._verified[fingerprint]
+        claims = self._verify(token)
+        if self._max_entries > 0 and self._clock() < claims.expires_at:
+            self._verified[fingerprint] = claims
+            while len(self._verified) > self._max_entries:
+                self._verified.popitem(last=False)
+        return claims
+
+    def _verify(self, token: str) -> TokenClaims:
         try:
             claims = jwt.decode(
                 token,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
 from typing import Final, TypeVar
 
 import grpc
@@ -29,6 +29,20 @@ class BlobstoreClient:
         self._channel = channel
         self._stub = blobstore_pb2_grpc.BlobstoreServiceStub(channel)
         self._timeout = timeout
+        # Read's replies are taken apart by hand: each is a chunk of a blob (1 MiB), which protobuf would
+        # copy twice more (parsing, then reading the field) on the way to the HTTP response.
+        self._read = channel.unary_stream(
+            READ_METHOD,
+            request_serializer=blobstore_pb2.ReadRequest.SerializeToString,
+            response_deserializer=read_response_data,
+        )
+        # Write's requests are serialized by hand for the same reason: the body's chunks are joined once,
+        # straight into the message, instead of joined, copied into a WriteRequest and serialized again.
+        self._write = channel.stream_unary(
+            WRITE_METHOD,
+            request_serializer=None,
+            response_deserializer=blobstore_pb2.WriteResponse.FromString,
+        )
 
     async def start_upload(self, owner: str) -> str:
         with rpc.domain_errors():
@@ -55,7 +69,7 @@ class BlobstoreClient:
             return offset
         # The request-iterator form, not call.write(): client interceptors that await the whole call
         # (OpenTelemetry's) would deadlock the write() form.
-        call = self._stub.Write(_prepend(first, messages))
+        call = self._write(_prepend(first, messages))
         try:
             reply = await call
         except grpc.aio.AioRpcError as exc:
@@ -96,10 +110,10 @@ class BlobstoreClient:
 
     async def read(self, digest: str, offset: int = 0, limit: int = 0) -> AsyncIterator[bytes]:
         """The blob's bytes from `offset`, `limit` of them (0: to the end), as the service streams them."""
-        call = self._stub.Read(blobstore_pb2.ReadRequest(digest=digest, read_offset=offset, read_limit=limit))
+        call = self._read(blobstore_pb2.ReadRequest(digest=digest, read_offset=offset, read_limit=limit))
         try:
-            async for message in call:
-                yield message.data
+            async for data in call:
+                yield data
         except grpc.aio.AioRpcError as exc:
             raise error_from_rpc(exc) from exc
         finally:
@@ -125,6 +139,54 @@ class BlobstoreClient:
         return await rpc.serving(self._channel)
 
 
+READ_METHOD: Final = "/hangar.api.blobstore.v1.BlobstoreService/Read"
+WRITE_METHOD: Final = "/hangar.api.blobstore.v1.BlobstoreService/Write"
+_READ_DATA_FIELD: Final = 1  # ReadResponse.data
+
+
+def read_response_data(raw: bytes) -> memoryview:
+    """The `data` field of a serialized ReadResponse, as a view of `raw` (no copy).
+
+    Protobuf's wire format: a sequence of (varint key = field << 3 | wire type, value). Other fields are
+    skipped, and the last `data` wins, as protobuf itself decides.
+    """
+    view = memoryview(raw)
+    data = view[0:0]
+    position = 0
+    while position < len(view):
+        key, position = _varint(view, position)
+        field, wire_type = key >> 3, key & 7
+        if wire_type == 2:  # length-delimited
+            length, position = _varint(view, position)
+            if position + length > len(view):
+                raise ValueError("truncated ReadResponse")
+            if field == _READ_DATA_FIELD:
+                data = view[position : position + length]
+            position += length
+        elif wire_type == 0:
+            _, position = _varint(view, position)
+        elif wire_type == 1:
+            position += 8
+        elif wire_type == 5:
+            position += 4
+        else:
+            raise ValueError(f"unexpected wire type {wire_type} in a ReadResponse")
+    return data
+
+
+def _varint(view: memoryview, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if position >= len(view) or shift > 63:
+            raise ValueError("malformed varint in a ReadResponse")
+        byte = view[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+        shift += 7
+
+
 def _interrupted(error: grpc.aio.AioRpcError) -> bool:
     """The server ended the stream while a message was being sent: gRPC reports a local INTERNAL error
     ("Internal error from Core"), and the service's own status and trailers are lost."""
@@ -132,10 +194,46 @@ def _interrupted(error: grpc.aio.AioRpcError) -> bool:
     return error.code() == grpc.StatusCode.INTERNAL and not any(key == ERROR_CODE_KEY for key, _ in trailers)
 
 
+def write_request(
+    upload_id: str, offset: int, owner: str, pieces: Sequence[bytes | memoryview], size: int
+) -> bytes:
+    """A serialized WriteRequest whose data is `pieces` joined (`size` bytes): one copy of the bytes.
+
+    Fields in number order, defaults left out, as protobuf writes them: 1 upload_id, 2 write_offset,
+    3 data, 4 owner.
+    """
+    head = bytearray()
+    if upload_id:
+        encoded = upload_id.encode()
+        head += b"\x0a" + _encode_varint(len(encoded)) + encoded
+    if offset:
+        head += b"\x10" + _encode_varint(offset)
+    if size:
+        head += b"\x1a" + _encode_varint(size)
+    tail = b""
+    if owner:
+        encoded = owner.encode()
+        tail = b"\x22" + _encode_varint(len(encoded)) + encoded
+    return b"".join([head, *pieces, tail])
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
 async def _write_requests(
     upload_id: str, offset: int, owner: str, chunks: AsyncIterable[bytes], broken: list[Exception]
-) -> AsyncIterator[blobstore_pb2.WriteRequest]:
-    """WriteRequests of at least WRITE_MESSAGE_BYTES (at most WRITE_MESSAGE_MAX_BYTES) from `chunks`.
+) -> AsyncIterator[bytes]:
+    """Serialized WriteRequests of at least WRITE_MESSAGE_BYTES (at most WRITE_MESSAGE_MAX_BYTES of data)
+    from `chunks`.
 
     A failure of `chunks` ends the messages after what arrived, and is appended to `broken`.
     """
@@ -143,15 +241,19 @@ async def _write_requests(
     pending: list[bytes] = []
     pending_size = 0
 
-    def flush() -> Iterator[blobstore_pb2.WriteRequest]:
+    def flush() -> Iterator[bytes]:
         nonlocal position, pending, pending_size
-        data = b"".join(pending)
+        pieces, size = pending, pending_size
         pending, pending_size = [], 0
-        for start in range(0, len(data), WRITE_MESSAGE_MAX_BYTES):
+        if size <= WRITE_MESSAGE_MAX_BYTES:
+            if size:
+                yield write_request(upload_id, position, owner, pieces, size)
+                position += size
+            return
+        data = memoryview(b"".join(pieces))  # a chunk larger than a message (in-process): split it
+        for start in range(0, size, WRITE_MESSAGE_MAX_BYTES):
             piece = data[start : start + WRITE_MESSAGE_MAX_BYTES]
-            yield blobstore_pb2.WriteRequest(
-                upload_id=upload_id, write_offset=position, data=piece, owner=owner
-            )
+            yield write_request(upload_id, position, owner, [piece], len(piece))
             position += len(piece)
 
     try:
