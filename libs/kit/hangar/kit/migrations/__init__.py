@@ -8,11 +8,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 KIT_MIGRATIONS = Path(__file__).parent
 KIT_VERSION_TABLE = "hangar_kit_alembic_version"
+#: pg_advisory_xact_lock key held while a database migrates ("hangarmg" in ASCII), so replicas that start
+#: together (Kubernetes init containers) migrate one after another instead of racing on CREATE TABLE.
+MIGRATION_LOCK_KEY = 0x68616E6761726D67
 
 
 def _config(script_location: Path, version_table: str, connection: Connection) -> Config:
@@ -28,6 +31,9 @@ async def upgrade(database_url: str, service_migrations: Path | None, *, revisio
     engine = create_async_engine(database_url)
     try:
         async with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # released with the transaction; the next runner then finds the schema at head
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             await conn.run_sync(
                 lambda sync: command.upgrade(_config(KIT_MIGRATIONS, KIT_VERSION_TABLE, sync), "head")
             )
