@@ -7,7 +7,7 @@ PACKAGES := -e protos/gen/python -e libs/kit -e services/identity -e services/ke
             -e services/registry -e services/blobstore -e services/gateway -e cli
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck protos protos-check buf-lint system-deps unit contract integration clean
+.PHONY: install run test lint typecheck protos protos-check buf-lint system-deps bench-deps bench unit contract integration clean
 
 install: $(STAMP)
 
@@ -26,6 +26,17 @@ system-deps:
 	@missing=$$(for tool in skopeo podman; do command -v $$tool >/dev/null || echo $$tool; done); \
 	[ -z "$$missing" ] || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; }
+
+# The benchmark's side: the reference registry and the load generators (Debian), then the whole run.
+bench-deps: system-deps
+	@for tool in docker-registry:docker-registry wrk:wrk ab:apache2-utils; do \
+	  command -v $${tool%%:*} >/dev/null || MISSING="$$MISSING $${tool##*:}"; done; \
+	if [ -n "$$MISSING" ]; then SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$MISSING; fi
+
+BENCH_ARGS ?=
+bench: install bench-deps
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 node_modules/.bin/buf: package.json
 	npm install --no-audit --no-fund --silent
