@@ -1,4 +1,5 @@
-"""Versions of models, resources and charts: names, file paths, semver order and the Version aggregate.
+"""Versions of models, resources and charts: names, file paths and the Version aggregate (its events in
+`version_events`, the semver order of names in `semver`).
 
 A version is opened (UPLOAD_PENDING), possibly with a committed base version's files (INHERITED); its files
 are uploaded one by one (UPLOADING, then COMPLETE); an inherited file may be replaced or removed. Commit
@@ -24,6 +25,15 @@ from hangar.registry.domain.manifests import MAX_CONTENT_SIZE
 from hangar.registry.domain.metadata import ARTIFACT_KINDS, VersionMetadata, validate_created_by
 from hangar.registry.domain.names import MAX_TAG_LENGTH
 from hangar.registry.domain.quoting import quote
+from hangar.registry.domain.semver import is_semver as is_semver
+from hangar.registry.domain.semver import version_sort_key as version_sort_key
+from hangar.registry.domain.version_events import FileRef as FileRef
+from hangar.registry.domain.version_events import FileRemoved as FileRemoved
+from hangar.registry.domain.version_events import FileUploaded as FileUploaded
+from hangar.registry.domain.version_events import FileUploadStarted as FileUploadStarted
+from hangar.registry.domain.version_events import VersionCommitted as VersionCommitted
+from hangar.registry.domain.version_events import VersionCreated as VersionCreated
+from hangar.registry.domain.version_events import VersionDeleted as VersionDeleted
 
 PENDING: Final = "UPLOAD_PENDING"
 COMMITTED: Final = "UPLOAD_COMPLETE"
@@ -40,15 +50,6 @@ _SHOWN_PATHS: Final = 5
 _MAX_DETAIL_CHARS: Final = 2048
 
 _TAG = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
-# semver.org's grammar, with an optional leading "v"; "_" stands for "+" (OCI tags have no "+": Helm's way).
-_NUMBER = r"0|[1-9][0-9]*"
-_IDENTIFIER = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
-_SEMVER = re.compile(
-    rf"v?(?P<major>{_NUMBER})\.(?P<minor>{_NUMBER})\.(?P<patch>{_NUMBER})"
-    rf"(?:-(?P<pre>{_IDENTIFIER}(?:\.{_IDENTIFIER})*))?"
-    r"(?:[+_](?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
-)
-
 
 # -- names and paths ----------------------------------------------------------------------------------------
 
@@ -103,114 +104,6 @@ def _check_upload_id(upload_id: str) -> str:
             f"upload id must be 1 to {MAX_UPLOAD_ID} printable characters", code="UPLOAD_INVALID"
         )
     return upload_id
-
-
-# -- semver order -------------------------------------------------------------------------------------------
-
-_INVERT = {chr(c): chr(0x21 + (0x7A - c)) for c in range(0x2D, 0x7B)}
-
-
-def _descending_number(digits: str) -> str:
-    # Longer numbers are larger (no leading zeros): a descending width, then descending digits.
-    return f"{999 - len(digits):03d}" + digits.translate(str.maketrans("0123456789", "9876543210"))
-
-
-def _descending_text(text: str) -> str:
-    # Every character inverted; "~" ends it, above every inverted character, so a prefix sorts after.
-    return "".join(_INVERT[c] for c in text) + "~"
-
-
-def is_semver(version: str) -> bool:
-    return _SEMVER.fullmatch(version) is not None
-
-
-def version_sort_key(version: str) -> str:
-    """A text whose byte order is the "semver" listing order: valid semver (optional leading v) first, by
-    descending precedence (a release before its pre-releases; build metadata ignored), then every other
-    name in ascending byte order; equal precedences by name."""
-    match = _SEMVER.fullmatch(version)
-    if match is None:
-        return "1" + version
-    key = "0" + "".join(_descending_number(match[part]) for part in ("major", "minor", "patch"))
-    pre = match["pre"]
-    if pre is None:
-        key += "0"
-    else:
-        key += "1"
-        for identifier in pre.split("."):
-            # A numeric identifier has lower precedence than an alphanumeric one; fewer identifiers, lower.
-            key += (
-                "2" + _descending_number(identifier)
-                if identifier.isdigit()
-                else "1" + _descending_text(identifier)
-            )
-        key += "3"
-    return key + " " + version
-
-
-# -- events -------------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, order=True)
-class FileRef:
-    """A complete file of a version."""
-
-    path: str
-    digest: str
-    size: int
-
-
-@dataclasses.dataclass(frozen=True)
-class VersionCreated(DomainEvent):
-    repository: str
-    version: str
-    kind: str
-    metadata: VersionMetadata
-    base_version: str
-    created_by: str
-    inherited: tuple[FileRef, ...] = dataclasses.field(default=(), repr=False)
-
-
-@dataclasses.dataclass(frozen=True)
-class FileUploadStarted(DomainEvent):
-    repository: str
-    version: str
-    path: str
-    upload_id: str
-    size: int
-
-
-@dataclasses.dataclass(frozen=True)
-class FileUploaded(DomainEvent):
-    repository: str
-    version: str
-    path: str
-    digest: str
-    size: int
-
-
-@dataclasses.dataclass(frozen=True)
-class FileRemoved(DomainEvent):
-    repository: str
-    version: str
-    path: str
-
-
-@dataclasses.dataclass(frozen=True)
-class VersionCommitted(DomainEvent):
-    repository: str
-    version: str
-    manifest_digest: str
-    config_digest: str
-    size: int
-    file_count: int
-
-
-@dataclasses.dataclass(frozen=True)
-class VersionDeleted(DomainEvent):
-    repository: str
-    version: str
-    manifest_digest: str  # "" for a pending version
 
 
 # -- the aggregate ------------------------------------------------------------------------------------------
