@@ -1,55 +1,54 @@
-"""Models, resources and charts: repository metadata, versions and their files, commit, `latest`, listings.
-
-Streams: a repository's metadata and `latest` join its `repo-<name>` stream (ArtifactRepository beside
-Repository); each version has its own stream (`version-<hash>`). Like the rest of the registry, commands
-restore aggregates from the read models after reading the stream versions, and queue on row locks: the
-repository row for anything that creates, commits or deletes a version, or moves a tag; the version row for
-file changes. Locks are always taken repository first, then version.
-
-A version's commit writes, in one transaction: its manifest and tag (Repository), VersionCommitted, and the
-`latest` move. A manifest pushed under a tag with a model or resource artifactType (or Helm's config) makes
-that version, committed, in the push's transaction (`versions_on_push`, called by `App.put_manifest`); a
-deleted tag or manifest of a version deletes the version (`versions_on_delete`), and DeleteVersion deletes
-its tag and manifest (docs/decisions/0022).
-"""
+"""The ArtifactService's use cases (ArtifactApp): repository metadata, search and `latest`; versions, their
+files, commit and delete."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from datetime import datetime
-from typing import Any, Final, Protocol
+from collections.abc import Collection, Mapping
+from typing import Any, Final
 
-from hangar.kit import context
 from hangar.kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from hangar.kit.events import Aggregate, DomainEvent
+from hangar.kit.events import DomainEvent
 from hangar.kit.paging import decode_page_token, encode_page_token, page_limit
 from hangar.kit.uow import UnitOfWork, UnitOfWorkFactory, retry_on_conflict
+from hangar.registry.artifacts.aggregates import (
+    _append,
+    _artifact_repository,
+    _flush,
+    _kind_mismatch,
+    _load_version,
+    _name_unknown,
+    _require_artifacts,
+)
+from hangar.registry.artifacts.ports import (
+    ArtifactViews,
+    FileRecord,
+    LinkBlob,
+    RepositoryRecord,
+    SearchFilter,
+    VersionRecord,
+)
 from hangar.registry.domain.artifacts import (
     ArtifactRepository,
-    artifact_kind,
     build_manifest,
     config_blob,
-    pushed_version,
 )
 from hangar.registry.domain.digests import Digest
-from hangar.registry.domain.manifests import OCI_MANIFEST, ParsedManifest, parse_manifest
+from hangar.registry.domain.manifests import OCI_MANIFEST, parse_manifest
 from hangar.registry.domain.metadata import (
     ARTIFACT_KINDS,
-    LATEST_AUTO,
     RepositoryMetadata,
     VersionMetadata,
     normalise_label,
 )
 from hangar.registry.domain.names import validate_repository_name
 from hangar.registry.domain.quoting import quote
-from hangar.registry.domain.repository import REPOSITORY_KINDS, Repository, TagDeleted
+from hangar.registry.domain.repository import REPOSITORY_KINDS, Repository
 from hangar.registry.domain.versions import (
     COMMITTED,
     LATEST,
     FileRef,
-    Version,
     VersionFile,
     inherited_files,
     validate_version_name,
@@ -60,291 +59,6 @@ ORDERS: Final = frozenset({"semver", "created"})
 MAX_NAMESPACES: Final = 100
 MAX_PATTERN: Final = 255
 _NAMESPACE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)?")
-
-
-@dataclasses.dataclass(frozen=True)
-class RepositoryRecord:
-    """A repository of any kind with its summary, as listed."""
-
-    name: str
-    kind: str
-    metadata: RepositoryMetadata
-    latest_version: str
-    latest_policy: str
-    version_count: int
-    size: int
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclasses.dataclass(frozen=True)
-class FileRecord:
-    path: str
-    status: str
-    digest: str
-    size: int
-    upload_id: str
-    updated_at: datetime
-
-
-@dataclasses.dataclass(frozen=True)
-class VersionRecord:
-    repository: str
-    version: str
-    kind: str
-    status: str
-    metadata: VersionMetadata
-    base_version: str
-    manifest_digest: str
-    config_digest: str
-    size: int
-    created_by: str
-    created_at: datetime
-    committed_at: datetime | None
-    sort_key: str
-    created_position: int
-    files: tuple[FileRecord, ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
-class SearchFilter:
-    namespaces: frozenset[str]
-    all_namespaces: bool
-    kind: str
-    name_pattern: str
-    labels: tuple[str, ...]
-
-    def fingerprint(self) -> str:
-        return "|".join(
-            [
-                "search",
-                ",".join(sorted(self.namespaces)),
-                str(self.all_namespaces),
-                self.kind,
-                self.name_pattern,
-                ",".join(self.labels),
-            ]
-        )
-
-
-class ArtifactViews(Protocol):
-    """The read models ArtifactApp decides and answers on (`hangar.registry.store.SqlViews`)."""
-
-    async def lock_repository(self, repository: str) -> str | None: ...
-
-    async def tag_target(self, repository: str, tag: str) -> str | None: ...
-
-    async def tags_of(self, repository: str, digest: str) -> list[str]: ...
-
-    async def indexes_listing(self, repository: str, digest: str) -> list[str]: ...
-
-    async def blob_sizes(self, repository: str, digests: Collection[str]) -> dict[str, int]: ...
-
-    async def manifest_sizes(self, repository: str, digests: Collection[str]) -> dict[str, int]: ...
-
-    async def artifact_repository(self, repository: str) -> RepositoryRecord | None: ...
-
-    async def search_repositories(
-        self, search: SearchFilter, *, after: str | None, limit: int
-    ) -> tuple[list[RepositoryRecord], str | None]:
-        """Up to `limit` matches after `after`, by name, and the name the scan stopped at when it read its
-        bound of rows first (None when it did not)."""
-        ...
-
-    async def has_other_manifests(self, repository: str, digest: str) -> bool: ...
-
-    async def lock_version(self, repository: str, version: str) -> VersionRecord | None: ...
-
-    async def version(self, repository: str, version: str) -> VersionRecord | None: ...
-
-    async def version_files(self, repository: str, version: str) -> list[FileRecord]: ...
-
-    async def newest_committed(self, repository: str) -> str: ...
-
-    async def versions_page(
-        self, repository: str, *, order: str, after: Collection[Any] | None, limit: int, include_pending: bool
-    ) -> list[VersionRecord]: ...
-
-
-#: Links a stored blob to a repository (App.link_blob: its own transaction, idempotent).
-LinkBlob = Callable[[str, str, int], Awaitable[None]]
-
-
-def _name_unknown(repository: str) -> NotFound:
-    return NotFound(f"repository {quote(repository)} does not exist", code="NAME_UNKNOWN")
-
-
-def _kind_mismatch(repository: str, kind: str, wanted: str) -> FailedPrecondition:
-    return FailedPrecondition(
-        f"{quote(repository)} is a {kind} repository, not a {wanted}", code="KIND_MISMATCH"
-    )
-
-
-def _require_artifacts(repository: str, kind: str | None) -> str:
-    if kind is None:
-        raise _name_unknown(repository)
-    if kind not in ARTIFACT_KINDS:
-        raise FailedPrecondition(
-            f"{quote(repository)} is a {kind} repository: it has tags, not versions", code="KIND_MISMATCH"
-        )
-    return kind
-
-
-def _restore_version(
-    repository: str,
-    version: str,
-    stream_version: int,
-    record: VersionRecord | None,
-    files: Sequence[FileRecord],
-) -> Version:
-    if record is None:
-        return Version.restore(repository, version, stream_version)
-    return Version.restore(
-        repository,
-        version,
-        stream_version,
-        kind=record.kind,
-        status=record.status,
-        metadata=record.metadata,
-        base_version=record.base_version,
-        files=[VersionFile(f.path, f.status, f.digest, f.size, f.upload_id) for f in files],
-        manifest_digest=record.manifest_digest,
-    )
-
-
-async def _load_version(
-    uow: UnitOfWork[ArtifactViews], repository: str, version: str, *, files: bool = True
-) -> Version:
-    """The version, its row locked, restored at its stream's version."""
-    # The row lock first (every command changing a version takes it), then the stream's version, then the
-    # files: they are at least as current as the version read (decision 0004).
-    record = await uow.views.lock_version(repository, version)
-    stream_version = await uow.events.stream_version(Version.stream_for(Version.id_for(repository, version)))
-    found = await uow.views.version_files(repository, version) if record is not None and files else []
-    return _restore_version(repository, version, stream_version, record, found)
-
-
-async def _artifact_repository(
-    uow: UnitOfWork[ArtifactViews], repository: str, kind: str, stream_version: int
-) -> ArtifactRepository:
-    record = await uow.views.artifact_repository(repository)
-    return ArtifactRepository.restore(
-        repository,
-        stream_version,
-        kind=kind,
-        metadata=record.metadata if record else RepositoryMetadata(),
-        latest=record.latest_version if record else "",
-        policy=(record.latest_policy if record else "") or LATEST_AUTO,
-    )
-
-
-async def _flush(uow: UnitOfWork[ArtifactViews], aggregate: Aggregate) -> None:
-    """Append what the aggregate recorded, if anything, at the version it was loaded at."""
-    expected = aggregate.loaded_version
-    events = aggregate.collect()
-    if events:
-        await uow.events.append(aggregate.stream_id, expected, events)
-
-
-async def _append(
-    uow: UnitOfWork[ArtifactViews], stream: str, expected: int, events: Sequence[DomainEvent]
-) -> int:
-    await uow.events.append(stream, expected, events)
-    return expected + len(events)
-
-
-# -- hooks of the OCI side (App.put_manifest, App.delete_manifest) ------------------------------------------
-
-
-def kind_of_push(parsed: ParsedManifest) -> str | None:
-    """The repository kind a manifest pushed to a new repository creates (None: a container)."""
-    return artifact_kind(parsed)
-
-
-async def versions_on_push(
-    uow: UnitOfWork[Any],
-    repository: str,
-    kind: str,
-    parsed: ParsedManifest,
-    tag: str | None,
-    config: bytes,
-    repository_version: int,
-) -> None:
-    """Record what a manifest push into a repository of `kind` means for its versions, in the push's unit of
-    work after its events (appended up to `repository_version`): a refusal raised here rolls the push back.
-
-    A model/resource/chart manifest goes only to a repository of its kind (KIND_MISMATCH). Under a tag it
-    makes that version, committed; a tag naming a committed version keeps it (VERSION_COMMITTED for other
-    content; the same manifest again is a no-op), and a pending one refuses the push (VERSION_EXISTS).
-    """
-    pushed_kind = artifact_kind(parsed)
-    views: ArtifactViews = uow.views
-    if pushed_kind is not None and kind != pushed_kind:
-        # A container holding blobs only (its first upload made it) takes the kind of its first manifest.
-        holder = await _artifact_repository(uow, repository, kind, repository_version)
-        holder.receive(pushed_kind, await views.has_other_manifests(repository, str(parsed.digest)))
-        repository_version = await _append(uow, holder.stream_id, repository_version, holder.collect())
-        kind = pushed_kind
-    if tag is None or kind not in ARTIFACT_KINDS:
-        return
-    existing = await views.version(repository, tag)
-    if existing is not None:
-        if existing.status == COMMITTED and existing.manifest_digest == str(parsed.digest):
-            return
-        if existing.status == COMMITTED:
-            raise FailedPrecondition(
-                f"version {quote(tag)} of {quote(repository)} is committed as {existing.manifest_digest}; "
-                "versions are immutable: push another version",
-                code="VERSION_COMMITTED",
-            )
-        raise AlreadyExists(
-            f"version {quote(tag)} of {quote(repository)} is being uploaded; commit or delete it first",
-            code="VERSION_EXISTS",
-        )
-    found = pushed_version(parsed, tag, config)
-    if found is None:
-        return  # another tag of an artifact repository (a signature, say): not a version
-    version = await _load_version(uow, repository, tag, files=False)
-    version.pushed(
-        found.kind,
-        found.metadata,
-        found.files,
-        parsed.digest,
-        found.config_digest,
-        created_by=context.current().actor,
-    )
-    await _append(uow, version.stream_id, version.loaded_version, version.collect())
-    artifacts = await _artifact_repository(uow, repository, kind, repository_version)
-    artifacts.version_committed(tag)
-    await uow.events.append(artifacts.stream_id, repository_version, artifacts.collect())
-
-
-async def versions_on_delete(
-    uow: UnitOfWork[Any], repository: str, kind: str, deleted: Sequence[DomainEvent], repository_version: int
-) -> None:
-    """Delete the versions whose tags a manifest or tag delete removed (`deleted`: its events, appended up
-    to `repository_version`), in its unit of work; `latest` leaves them."""
-    if kind not in ARTIFACT_KINDS:
-        return
-    gone: list[str] = []
-    for event in deleted:
-        if not isinstance(event, TagDeleted):
-            continue
-        version = await _load_version(uow, repository, event.tag, files=False)
-        if version.status == COMMITTED and version.manifest_digest == event.digest:
-            version.delete()
-            await _append(uow, version.stream_id, version.loaded_version, version.collect())
-            gone.append(event.tag)
-    if not gone:
-        return
-    artifacts = await _artifact_repository(uow, repository, kind, repository_version)
-    newest = await uow.views.newest_committed(repository)
-    for name in gone:
-        artifacts.version_deleted(name, newest)
-    await uow.events.append(artifacts.stream_id, repository_version, artifacts.collect())
-
-
-# -- the use cases ------------------------------------------------------------------------------------------
 
 
 class ArtifactApp:
