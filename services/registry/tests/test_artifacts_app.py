@@ -477,10 +477,10 @@ async def test_a_helm_push_makes_a_chart_repository_and_version(app: App, artifa
 async def test_search_pages_stay_exact_when_the_pattern_is_filtered_in_python(
     app: App, artifacts: ArtifactApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hangar.registry import artifact_store
+    from hangar.registry.artifact_store import views as artifact_views
 
-    monkeypatch.setattr(artifact_store, "_SCAN_CHUNK", 2)
-    monkeypatch.setattr(artifact_store, "_MAX_SCANS", 2)  # four rows per call: pages come short, with tokens
+    monkeypatch.setattr(artifact_views, "_SCAN_CHUNK", 2)
+    monkeypatch.setattr(artifact_views, "_MAX_SCANS", 2)  # four rows per call: pages come short, with tokens
     names = [f"acme/m{i:02d}" for i in range(20)]
     for name in names:
         await artifacts.create_repository(name, "model", RepositoryMetadata())
