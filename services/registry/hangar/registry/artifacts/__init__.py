@@ -13,7 +13,8 @@ deleted tag or manifest of a version deletes the version (`versions_on_delete`),
 its tag and manifest (docs/decisions/0022).
 
 The package: `ports` (records and the views protocol), `aggregates` (restore and append), `oci_hooks`
-(`versions_on_push`, `versions_on_delete`) and `service` (ArtifactApp).
+(`versions_on_push`, `versions_on_delete`), and ArtifactApp (`service`) gathering the use cases of
+`repositories` and `versions`.
 """
 
 from hangar.registry.artifacts.oci_hooks import kind_of_push, versions_on_delete, versions_on_push
@@ -25,13 +26,9 @@ from hangar.registry.artifacts.ports import (
     SearchFilter,
     VersionRecord,
 )
-from hangar.registry.artifacts.service import (
-    MAX_NAMESPACES,
-    MAX_PATTERN,
-    ORDERS,
-    ArtifactApp,
-    metadata_fields,
-)
+from hangar.registry.artifacts.repositories import MAX_NAMESPACES, MAX_PATTERN, metadata_fields
+from hangar.registry.artifacts.service import ArtifactApp
+from hangar.registry.artifacts.versions import ORDERS
 
 __all__ = [
     "MAX_NAMESPACES",

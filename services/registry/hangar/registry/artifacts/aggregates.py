@@ -18,6 +18,7 @@ from hangar.registry.domain.metadata import (
     RepositoryMetadata,
 )
 from hangar.registry.domain.quoting import quote
+from hangar.registry.domain.repository import Repository
 from hangar.registry.domain.versions import (
     Version,
     VersionFile,
@@ -105,3 +106,13 @@ async def _append(
 ) -> int:
     await uow.events.append(stream, expected, events)
     return expected + len(events)
+
+
+async def _lock_artifact_repository(uow: UnitOfWork[ArtifactViews], repository: str) -> ArtifactRepository:
+    """The repository's ArtifactRepository, its row locked, at its stream's version (NAME_UNKNOWN when there
+    is no such repository)."""
+    kind = await uow.views.lock_repository(repository)
+    if kind is None:
+        raise _name_unknown(repository)
+    stream_version = await uow.events.stream_version(Repository.stream_for(repository))
+    return await _artifact_repository(uow, repository, kind, stream_version)
