@@ -6,11 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    delete,
-    insert,
-    update,
-)
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar.api.registry.v1 import artifact_events_pb2
@@ -32,12 +28,7 @@ from hangar.registry.domain.artifacts import (
     MetadataUpdated,
     RepositoryKindChanged,
 )
-from hangar.registry.domain.metadata import (
-    ARTIFACT_KINDS,
-    DOCUMENT_FIELDS,
-    LATEST_AUTO,
-    RepositoryMetadata,
-)
+from hangar.registry.domain.metadata import ARTIFACT_KINDS, DOCUMENT_FIELDS, LATEST_AUTO, RepositoryMetadata
 from hangar.registry.domain.repository import RepositoryCreated, TagDeleted, TagMoved
 from hangar.registry.domain.versions import (
     COMMITTED,

@@ -6,25 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    MetaData,
-    String,
-    Table,
-    Text,
-    column,
-    table,
-)
+from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, String, Table, Text, column, table
 from sqlalchemy.types import TypeEngine
 
-from hangar.registry.domain.metadata import (
-    Attribute,
-    RepositoryMetadata,
-    VersionMetadata,
-)
+from hangar.registry.domain.metadata import Attribute, RepositoryMetadata, VersionMetadata
 
 
 def _sorted_text(length: int) -> TypeEngine[str]:

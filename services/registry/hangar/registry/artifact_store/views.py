@@ -8,12 +8,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    case,
-    exists,
-    func,
-    select,
-)
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hangar.registry.artifact_store.tables import (
@@ -29,10 +24,7 @@ from hangar.registry.artifact_store.tables import (
     versions,
 )
 from hangar.registry.artifacts import FileRecord, RepositoryRecord, SearchFilter, VersionRecord
-from hangar.registry.domain.versions import (
-    COMMITTED,
-    UPLOADING,
-)
+from hangar.registry.domain.versions import COMMITTED, UPLOADING
 
 #: Rows a search reads per query when its pattern needs filtering in Python; at most _MAX_SCANS queries.
 _SCAN_CHUNK = 500

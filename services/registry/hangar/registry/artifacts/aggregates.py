@@ -9,20 +9,11 @@ from hangar.kit.errors import FailedPrecondition, NotFound
 from hangar.kit.events import Aggregate, DomainEvent
 from hangar.kit.uow import UnitOfWork
 from hangar.registry.artifacts.ports import ArtifactViews, FileRecord, VersionRecord
-from hangar.registry.domain.artifacts import (
-    ArtifactRepository,
-)
-from hangar.registry.domain.metadata import (
-    ARTIFACT_KINDS,
-    LATEST_AUTO,
-    RepositoryMetadata,
-)
+from hangar.registry.domain.artifacts import ArtifactRepository
+from hangar.registry.domain.metadata import ARTIFACT_KINDS, LATEST_AUTO, RepositoryMetadata
 from hangar.registry.domain.quoting import quote
 from hangar.registry.domain.repository import Repository
-from hangar.registry.domain.versions import (
-    Version,
-    VersionFile,
-)
+from hangar.registry.domain.versions import Version, VersionFile
 
 
 def _name_unknown(repository: str) -> NotFound:

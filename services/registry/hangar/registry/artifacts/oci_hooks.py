@@ -12,19 +12,12 @@ from hangar.kit.events import DomainEvent
 from hangar.kit.uow import UnitOfWork
 from hangar.registry.artifacts.aggregates import _append, _artifact_repository, _load_version
 from hangar.registry.artifacts.ports import ArtifactViews
-from hangar.registry.domain.artifacts import (
-    artifact_kind,
-    pushed_version,
-)
+from hangar.registry.domain.artifacts import artifact_kind, pushed_version
 from hangar.registry.domain.manifests import ParsedManifest
-from hangar.registry.domain.metadata import (
-    ARTIFACT_KINDS,
-)
+from hangar.registry.domain.metadata import ARTIFACT_KINDS
 from hangar.registry.domain.quoting import quote
 from hangar.registry.domain.repository import TagDeleted
-from hangar.registry.domain.versions import (
-    COMMITTED,
-)
+from hangar.registry.domain.versions import COMMITTED
 
 
 def kind_of_push(parsed: ParsedManifest) -> str | None:

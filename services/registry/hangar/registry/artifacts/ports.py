@@ -8,10 +8,7 @@ from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Any, Protocol
 
-from hangar.registry.domain.metadata import (
-    RepositoryMetadata,
-    VersionMetadata,
-)
+from hangar.registry.domain.metadata import RepositoryMetadata, VersionMetadata
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,31 +10,14 @@ from typing import Any, Final
 from hangar.kit.errors import AlreadyExists, InvalidArgument
 from hangar.kit.paging import decode_page_token, encode_page_token, page_limit
 from hangar.kit.uow import UnitOfWorkFactory, retry_on_conflict
-from hangar.registry.artifacts.aggregates import (
-    _flush,
-    _lock_artifact_repository,
-    _name_unknown,
-)
-from hangar.registry.artifacts.ports import (
-    ArtifactViews,
-    RepositoryRecord,
-    SearchFilter,
-)
-from hangar.registry.domain.artifacts import (
-    ArtifactRepository,
-)
-from hangar.registry.domain.metadata import (
-    ARTIFACT_KINDS,
-    RepositoryMetadata,
-    normalise_label,
-)
+from hangar.registry.artifacts.aggregates import _flush, _lock_artifact_repository, _name_unknown
+from hangar.registry.artifacts.ports import ArtifactViews, RepositoryRecord, SearchFilter
+from hangar.registry.domain.artifacts import ArtifactRepository
+from hangar.registry.domain.metadata import ARTIFACT_KINDS, RepositoryMetadata, normalise_label
 from hangar.registry.domain.names import validate_repository_name
 from hangar.registry.domain.quoting import quote
 from hangar.registry.domain.repository import REPOSITORY_KINDS
-from hangar.registry.domain.versions import (
-    COMMITTED,
-    validate_version_name,
-)
+from hangar.registry.domain.versions import COMMITTED, validate_version_name
 
 MAX_NAMESPACES: Final = 100
 MAX_PATTERN: Final = 255

@@ -18,24 +18,11 @@ from hangar.registry.artifacts.aggregates import (
     _name_unknown,
     _require_artifacts,
 )
-from hangar.registry.artifacts.ports import (
-    ArtifactViews,
-    FileRecord,
-    LinkBlob,
-    VersionRecord,
-)
-from hangar.registry.domain.artifacts import (
-    ArtifactRepository,
-    build_manifest,
-    config_blob,
-)
+from hangar.registry.artifacts.ports import ArtifactViews, FileRecord, LinkBlob, VersionRecord
+from hangar.registry.domain.artifacts import ArtifactRepository, build_manifest, config_blob
 from hangar.registry.domain.digests import Digest
 from hangar.registry.domain.manifests import OCI_MANIFEST, parse_manifest
-from hangar.registry.domain.metadata import (
-    ARTIFACT_KINDS,
-    RepositoryMetadata,
-    VersionMetadata,
-)
+from hangar.registry.domain.metadata import ARTIFACT_KINDS, RepositoryMetadata, VersionMetadata
 from hangar.registry.domain.names import validate_repository_name
 from hangar.registry.domain.quoting import quote
 from hangar.registry.domain.repository import Repository
