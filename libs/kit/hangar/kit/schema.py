@@ -16,11 +16,18 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 Position = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def sorted_text(length: int) -> TypeEngine[str]:
+    """Text compared and ordered byte by byte on every backend (SQLite's BINARY; PostgreSQL's "C")."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
 
 events = Table(
     "hangar_events",

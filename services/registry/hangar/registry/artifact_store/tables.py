@@ -7,18 +7,12 @@ import dataclasses
 import json
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, String, Table, Text, column, table
-from sqlalchemy.types import TypeEngine
 
+from hangar.kit.schema import sorted_text
 from hangar.registry.domain.metadata import Attribute, RepositoryMetadata, VersionMetadata
 
-
-def _sorted_text(length: int) -> TypeEngine[str]:
-    """Text compared and ordered byte by byte on every backend (SQLite's BINARY; PostgreSQL's "C")."""
-    return String(length).with_variant(String(length, collation="C"), "postgresql")
-
-
-Name = _sorted_text(255)
-VersionName = _sorted_text(128)
+Name = sorted_text(255)
+VersionName = sorted_text(128)
 DigestText = String(135)
 
 artifact_metadata = MetaData()
@@ -60,8 +54,8 @@ versions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("committed_at", DateTime(timezone=True), nullable=True),
     Column("created_position", BigInteger, nullable=False),
-    # The "semver" listing order (hangar.registry.domain.versions.version_sort_key).
-    Column("sort_key", _sorted_text(512), nullable=False),
+    # The "semver" listing order (hangar.registry.domain.semver.version_sort_key).
+    Column("sort_key", sorted_text(512), nullable=False),
     Index("ix_versions_sort", "repository", "sort_key"),
     Index("ix_versions_created", "repository", "created_position"),
 )
@@ -71,7 +65,7 @@ version_files = Table(
     artifact_metadata,
     Column("repository", Name, primary_key=True),
     Column("version", VersionName, primary_key=True),
-    Column("path", _sorted_text(1024), primary_key=True),
+    Column("path", sorted_text(1024), primary_key=True),
     Column("status", String(16), nullable=False),
     Column("digest", DigestText, nullable=False),
     Column("size", BigInteger, nullable=False),
