@@ -1,6 +1,7 @@
 """Schemathesis against the live `/api/v1/openapi.json` with the bootstrap key: whatever it sends, the REST
 API answers without a server error, to requests that fit the schema and to requests that do not. Bounded: a
-few examples per operation and mode, each call at most 10 s, the whole run under 90 s.
+few examples per operation and mode, each call at most 10 s; the run stops at a safety bound of 300 s (a
+hang, not a speed measurement: speed is the benchmark's business).
 
 Hypothesis drives each operation's strategy directly (schemathesis' pytest plugin does not run on pytest 9).
 """
@@ -15,8 +16,8 @@ from hangar_harness import Hangar
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
-EXAMPLES_PER_OPERATION = 12
-BUDGET_SECONDS = 90.0
+EXAMPLES_PER_OPERATION = 8
+SAFETY_BOUND_SECONDS = 300.0
 
 
 def fuzz(
@@ -55,12 +56,11 @@ def test_no_request_makes_the_rest_api_fail(hangar: Hangar) -> None:
     started = time.monotonic()
     calls, failures = 0, []
     for operation in operations:
+        assert time.monotonic() - started < SAFETY_BOUND_SECONDS, f"stopped after {calls} requests"
         for mode in GenerationMode:
             sent, failed = fuzz(operation, mode, f"{hangar.url}/api/v1", headers)
             calls += sent
             failures += failed
-    elapsed = time.monotonic() - started
 
     assert not failures, "\n".join(failures[:20])
     assert calls > 10 * len(operations), f"only {calls} requests were generated"
-    assert elapsed < BUDGET_SECONDS, f"the fuzz run took {elapsed:.0f}s"
