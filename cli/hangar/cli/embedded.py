@@ -131,6 +131,9 @@ class Embedded:
             HANGAR_HTTP_PORT=str(self.port),
             HANGAR_TOKEN_KEY_FILE=str(self.data / "token-signing-key.pem"),
         )
+        if os.environ.get("HANGAR_STORAGE", "filesystem") == "filesystem":
+            # one host, one data dir: the gateway reads pulled blobs' files itself (docs/decisions/0021)
+            env["HANGAR_SHARED_BLOB_DIR"] = str(self.data / "blobs")
         self._spawn("gateway", env)
         self._wait_for_http(f"http://{self._connect_host()}:{self.port}/readyz", "gateway")
         print(

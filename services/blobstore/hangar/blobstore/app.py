@@ -11,7 +11,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from hangar.blobstore.backend import DEFAULT_READ_CHUNK, BlobBackend, BlobPresigner
+from hangar.blobstore.backend import DEFAULT_READ_CHUNK, BlobBackend, BlobLocator, BlobPresigner
 from hangar.blobstore.domain import (
     CANCELLED_BY_CLIENT,
     DEFAULT_REDIRECT_EXPIRY_SECONDS,
@@ -52,6 +52,14 @@ class DirectUrl:
 
     url: str = dataclasses.field(repr=False)  # a bearer capability: kept out of reprs and logs
     expires_in: int
+
+
+@dataclasses.dataclass(frozen=True)
+class BlobLocation:
+    """Where a stored blob's file lies relative to the backend's root (None: the backend has no files)."""
+
+    path: str | None
+    size: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +120,7 @@ class App:
         new_id: Callable[[], str] = new_upload_id,
         *,
         presigner: BlobPresigner | None = None,
+        locator: BlobLocator | None = None,
         redirects: Redirects = Redirects(),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -119,6 +128,7 @@ class App:
         self._backend = backend
         self._new_id = new_id
         self._presigner = presigner
+        self._locator = locator
         self._redirects = redirects
         self._clock = clock
 
@@ -215,6 +225,17 @@ class App:
             return NoDirectUrl.BACKEND
         expires_in = self._redirects.expires_in
         return DirectUrl(await self._presigner.presign(parsed, expires_in), expires_in)
+
+    async def locate(self, digest: str) -> BlobLocation:
+        """Where a stored blob's file lies (filesystem), or a location without a path (S3); NotFound
+        (BLOB_UNKNOWN) if no such blob. With files, existence is the file's, as for `read`."""
+        parsed = Digest.parse(digest)
+        if self._locator is None:
+            return BlobLocation(None, await self.stat(str(parsed)))
+        found = await self._locator.locate(parsed)
+        if found is None:
+            raise NotFound(f"blob {parsed} does not exist", code="BLOB_UNKNOWN")
+        return BlobLocation(*found)
 
     async def read(
         self, digest: str, offset: int = 0, length: int | None = None, *, chunk_size: int = DEFAULT_READ_CHUNK

@@ -102,6 +102,16 @@ class BlobPresigner(Protocol):
         ...
 
 
+class BlobLocator(Protocol):
+    """What a backend whose blobs are files (the filesystem) offers beside `BlobBackend`: where a committed
+    blob's file lies, for readers sharing the directory (the gateway with HANGAR_SHARED_BLOB_DIR)."""
+
+    async def locate(self, digest: Digest) -> tuple[str, int] | None:
+        """The blob's file relative to the backend's root ('/'-separated) and its size, or None if the blob
+        is not stored. Committed files are never modified, only deleted (garbage collection)."""
+        ...
+
+
 class BlobBackend(BlobIngester, BlobStatter, BlobReader, BlobDeleter, Protocol):
     """Everything the blobstore needs from storage. Every implementation passes `BlobBackendContract`."""
 

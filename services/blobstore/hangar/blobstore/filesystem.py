@@ -160,6 +160,13 @@ class FilesystemBackend(RangedReads):
         except FileNotFoundError:
             return None
 
+    async def locate(self, digest: Digest) -> tuple[str, int] | None:
+        """`BlobLocator.locate`: the blob's path under the root, as readers sharing the root open it."""
+        size = await self.stat(digest)
+        if size is None:
+            return None
+        return f"blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}", size
+
     async def _stream(self, digest: Digest, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
         path = self._blob_path(digest)
 

@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from hangar.api.blobstore.v1 import blobstore_pb2_grpc
 from hangar.blobstore import rpc, store
 from hangar.blobstore.app import App, Redirects
-from hangar.blobstore.backend import BlobBackend, BlobPresigner
+from hangar.blobstore.backend import BlobBackend, BlobLocator, BlobPresigner
 from hangar.blobstore.domain import DEFAULT_REDIRECT_EXPIRY_SECONDS, check_redirect_expiry
 from hangar.blobstore.filesystem import FilesystemBackend
 from hangar.blobstore.s3 import S3Backend, S3Connection
@@ -119,7 +119,8 @@ async def run(settings: Settings) -> None:
     )
     backend = make_backend(settings)
     presigner: BlobPresigner | None = backend if isinstance(backend, S3Backend) else None
-    app = App(runtime.uow, backend, presigner=presigner, redirects=settings.redirects())
+    locator: BlobLocator | None = backend if isinstance(backend, FilesystemBackend) else None
+    app = App(runtime.uow, backend, presigner=presigner, locator=locator, redirects=settings.redirects())
     try:
         await runtime.start()
     except BaseException:

@@ -96,6 +96,14 @@ class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: i
             )
         return blobstore_pb2.PresignBlobResponse(digest=request.digest, unavailable=_NO_DIRECT_URL[answer])
 
+    async def LocateBlob(
+        self, request: blobstore_pb2.LocateBlobRequest, context: Any
+    ) -> blobstore_pb2.LocateBlobResponse:
+        location = await self._app.locate(request.digest)
+        return blobstore_pb2.LocateBlobResponse(
+            digest=request.digest, path=location.path or "", size=location.size
+        )
+
 
 async def _data(
     first: blobstore_pb2.WriteRequest, rest: AsyncIterator[blobstore_pb2.WriteRequest]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -122,13 +123,15 @@ def create_app(
     events: EventSettings | None = None,
     rest_max_body_bytes: int = MAX_BODY_BYTES,
     session_cache_seconds: float = 5.0,
+    shared_blob_dir: Path | None = None,
 ) -> Starlette:
     """The application over `services`, signing tokens with `signing_key`.
 
     `public_url` (e.g. https://registry.example.com) makes the token realm; when empty it is derived from
     each request's scheme and Host. `app.state.authenticator` and `app.state.authorizer` are the caches
     the revocation events evict (`forget_key`, `forget_user`); with `events`, the lifespan runs that
-    listener (`app.state.events`), and /readyz waits for it to have subscribed once.
+    listener (`app.state.events`), and /readyz waits for it to have subscribed once. With
+    `shared_blob_dir` (the filesystem blobstore's blob directory, shared), blob GETs read files from it.
     """
     issuer = TokenIssuer(signing_key, token_ttl_seconds)
     verifier = TokenVerifier(signing_key.public_key())
@@ -137,7 +140,13 @@ def create_app(
     )
     authorizer = Authorizer(services.identity, cache_seconds=access_cache_seconds)
     access = AccessControl(authenticator, authorizer, public_url=public_url)
-    oci = OciApi(services.registry, services.blobstore, access, catalog_cursor_key=cursor_key(signing_key))
+    oci = OciApi(
+        services.registry,
+        services.blobstore,
+        access,
+        catalog_cursor_key=cursor_key(signing_key),
+        shared_blob_dir=shared_blob_dir,
+    )
     tokens = TokenService(authenticator, authorizer, issuer)
     rest = create_rest_app(
         services.identity,

@@ -70,6 +70,10 @@ class Settings(KitSettings):
     #: How long manifests and blob links read from registry are reused (this replica's own writes evict
     #: them at once; other replicas' writes are seen within this); 0 turns the cache off.
     content_cache_seconds: float = Field(default=1.0, ge=0, le=1.0)
+    #: The filesystem blobstore's blob directory (its HANGAR_BLOB_DIR), when this gateway can read it too
+    #: (one host, as under `hangar up`; a volume mounted in both pods): blob GETs then read the blob's file
+    #: from it instead of streaming it from the blobstore. Empty (the default): always stream.
+    shared_blob_dir: str = ""
 
     def event_settings(self) -> EventSettings | None:
         if not self.revocation_events:
@@ -158,6 +162,7 @@ async def serve(settings: Settings) -> None:
             events=settings.event_settings(),
             rest_max_body_bytes=settings.rest_max_body_bytes,
             session_cache_seconds=settings.session_cache_seconds,
+            shared_blob_dir=Path(settings.shared_blob_dir) if settings.shared_blob_dir else None,
         )
         sock = bind(settings.http_host, settings.http_port)
         port = int(sock.getsockname()[1])

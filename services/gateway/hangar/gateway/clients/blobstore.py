@@ -9,7 +9,7 @@ import grpc
 
 from hangar.api.blobstore.v1 import blobstore_pb2, blobstore_pb2_grpc
 from hangar.gateway.clients import rpc
-from hangar.gateway.clients.model import BlobInfo, BlobUrl, UploadStatus
+from hangar.gateway.clients.model import BlobInfo, BlobLocation, BlobUrl, UploadStatus
 from hangar.kit.errors import ConcurrencyConflict
 from hangar.kit.grpcio import ERROR_CODE_KEY, error_from_rpc
 
@@ -134,6 +134,13 @@ class BlobstoreClient:
         if not reply.url:
             return None
         return BlobUrl(digest=reply.digest or digest, url=reply.url, expires_in=int(reply.expires_in_seconds))
+
+    async def locate_blob(self, digest: str) -> BlobLocation:
+        with rpc.domain_errors():
+            reply = await self._stub.LocateBlob(
+                blobstore_pb2.LocateBlobRequest(digest=digest), timeout=self._timeout
+            )
+        return BlobLocation(digest=reply.digest or digest, path=reply.path or None, size=int(reply.size))
 
     async def serving(self) -> bool:
         return await rpc.serving(self._channel)

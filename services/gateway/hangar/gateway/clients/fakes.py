@@ -13,12 +13,14 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Final, TypeVar
 
 from hangar.gateway.clients.model import (
     AccessResult,
     AuditEvent,
     BlobInfo,
+    BlobLocation,
     BlobUrl,
     CreatedOrg,
     DeletedManifest,
@@ -883,6 +885,13 @@ class FakeBlobstore:
         self.redirect_base: str | None = None
         self.redirect_expiry = 1200
         self.presign_calls = 0
+        #: Set to keep every committed blob also as a file under this directory (the filesystem backend's
+        #: layout) and tell `locate_blob` callers its path, as a blobstore sharing its blob directory would.
+        self.shared_dir: Path | None = None
+        #: Paths `locate_blob` answers instead, by digest (e.g. a hostile one).
+        self.located_paths: dict[str, str] = {}
+        self.locate_calls = 0
+        self.read_calls = 0
 
     def _upload(self, upload_id: str, owner: str) -> _Upload:
         upload = self.uploads.get(upload_id)
@@ -920,13 +929,23 @@ class FakeBlobstore:
                 f"digest mismatch: content is {actual}, not {digest}", code="DIGEST_INVALID"
             )
         self.blobs[digest] = bytes(upload.data)
+        if self.shared_dir is not None:
+            path = self.shared_dir / self.blob_path(digest)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(upload.data)
         return BlobInfo(digest=digest, size=len(upload.data))
+
+    @staticmethod
+    def blob_path(digest: str) -> str:
+        algorithm, _, hex_digest = digest.partition(":")
+        return f"blobs/{algorithm}/{hex_digest[:2]}/{hex_digest}"
 
     async def cancel_upload(self, upload_id: str, *, owner: str = "") -> None:
         self._upload(upload_id, owner)
         del self.uploads[upload_id]
 
     async def read(self, digest: str, offset: int = 0, limit: int = 0) -> AsyncIterator[bytes]:
+        self.read_calls += 1
         if digest not in self.blobs:
             raise NotFound(f"blob {digest} does not exist", code="BLOB_UNKNOWN")
         data = self.blobs[digest]
@@ -952,6 +971,15 @@ class FakeBlobstore:
         return BlobUrl(
             digest=digest, url=f"{self.redirect_base}/{digest}?{query}", expires_in=self.redirect_expiry
         )
+
+    async def locate_blob(self, digest: str) -> BlobLocation:
+        self.locate_calls += 1
+        if digest not in self.blobs:
+            raise NotFound(f"blob {digest} does not exist", code="BLOB_UNKNOWN")
+        path = self.located_paths.get(digest)
+        if path is None and self.shared_dir is not None:
+            path = self.blob_path(digest)
+        return BlobLocation(digest=digest, path=path, size=len(self.blobs[digest]))
 
     async def serving(self) -> bool:
         return self.healthy

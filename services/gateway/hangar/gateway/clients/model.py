@@ -265,6 +265,16 @@ class BlobUrl:
 
 
 @dataclasses.dataclass(frozen=True)
+class BlobLocation:
+    """Where a stored blob's file lies, relative to the blob directory the blobstore shares (`path`, '/'-
+    separated; None when its backend has no files), and its size."""
+
+    digest: str
+    path: str | None
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
 class UploadStatus:
     upload_id: str
     owner: str

@@ -13,6 +13,7 @@ from hangar.gateway.clients.model import (
     AccessResult,
     AuditEvent,
     BlobInfo,
+    BlobLocation,
     BlobUrl,
     CreatedOrg,
     DeletedManifest,
@@ -226,6 +227,11 @@ class BlobstorePort(Protocol):
     async def presign_blob(self, digest: str) -> BlobUrl | None:
         """A presigned URL of a stored blob, or None when the blobstore gives none (filesystem, or redirects
         off). NotFound (BLOB_UNKNOWN) if there is no such blob."""
+        ...
+
+    async def locate_blob(self, digest: str) -> BlobLocation:
+        """Where a stored blob's file lies relative to the blobstore's blob directory (path None when its
+        backend has no files). NotFound (BLOB_UNKNOWN) if there is no such blob."""
         ...
 
     async def serving(self) -> bool: ...

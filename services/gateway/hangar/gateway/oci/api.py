@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Final
 
 from starlette.requests import ClientDisconnect, Request
@@ -26,6 +27,7 @@ from hangar.gateway.oci.errors import API_VERSION_HEADER, OciError, error_respon
 from hangar.gateway.oci.manifests import Manifests
 from hangar.gateway.oci.referrers import Referrers
 from hangar.gateway.oci.routes import Target, parse_path
+from hangar.gateway.oci.shared_files import SharedBlobFiles
 from hangar.gateway.oci.tags import Tags
 from hangar.gateway.oci.uploads import Uploads
 from hangar.kit import context
@@ -48,9 +50,11 @@ class OciApi:
         access: AccessControl,
         *,
         catalog_cursor_key: bytes | None = None,
+        shared_blob_dir: Path | None = None,
     ) -> None:
         self._access = access
-        blobs = Blobs(registry, blobstore)
+        files = SharedBlobFiles(blobstore, shared_blob_dir) if shared_blob_dir is not None else None
+        blobs = Blobs(registry, blobstore, files=files)
         uploads = Uploads(registry, blobstore, access)
         manifests = Manifests(registry, blobstore)
         tags = Tags(registry)

@@ -2,10 +2,13 @@
 
 When the blobstore offers presigned URLs (S3 with HANGAR_S3_REDIRECT), a GET, ranged or not, is answered
 with 307 to the blob's own object instead, as the reference registry does; HEAD is always answered here.
+When the gateway shares the filesystem blobstore's directory (HANGAR_SHARED_BLOB_DIR), a GET reads the
+blob's file itself (`shared_files.SharedBlobFiles`), falling back to the stream whenever it cannot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Final
@@ -18,6 +21,7 @@ from hangar.gateway.oci.access import Caller
 from hangar.gateway.oci.errors import OciError
 from hangar.gateway.oci.redirects import BlobRedirects
 from hangar.gateway.oci.routes import Target
+from hangar.gateway.oci.shared_files import SharedBlobFiles
 
 OCTET_STREAM: Final = "application/octet-stream"
 _RANGE: Final = re.compile(r"bytes=(?P<start>[0-9]*)-(?P<end>[0-9]*)")
@@ -71,11 +75,16 @@ async def stream_from(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator
 
 class Blobs:
     def __init__(
-        self, registry: RegistryPort, blobstore: BlobstorePort, redirects: BlobRedirects | None = None
+        self,
+        registry: RegistryPort,
+        blobstore: BlobstorePort,
+        redirects: BlobRedirects | None = None,
+        files: SharedBlobFiles | None = None,
     ) -> None:
         self._registry = registry
         self._blobstore = blobstore
         self._redirects = redirects if redirects is not None else BlobRedirects(blobstore)
+        self._files = files
 
     async def _stat(self, target: Target) -> BlobInfo:
         # the registry knows which repository holds which blob; the blobstore alone would serve any
@@ -104,6 +113,21 @@ class Blobs:
         return Response(status_code=200, headers=headers)
 
     async def get(self, request: Request, target: Target, caller: Caller) -> Response:
+        digest = target.reference
+        # where the blob's file lies is asked alongside the membership check, and used only after it
+        located = self._files.locate_early(digest) if self._files is not None else None
+        try:
+            return await self._get(request, target, located)
+        finally:
+            if located is not None:
+                if not located.done():
+                    located.cancel()
+                elif not located.cancelled():
+                    located.exception()  # retrieved: a failed membership check left it unused
+
+    async def _get(
+        self, request: Request, target: Target, located: asyncio.Task[str | None] | None
+    ) -> Response:
         blob = await self._stat(target)
         digest = target.reference
         location = await self._redirects.location(digest)
@@ -127,6 +151,14 @@ class Blobs:
         headers["Content-Length"] = str(length)
         if length == 0:
             return Response(b"", status_code=status, headers=headers)
+        if self._files is not None:
+            direct = await self._files.open(digest, blob.size, offset, length, located)
+            if direct is not None:
+                if direct.rest is None:
+                    return Response(direct.first, status_code=status, headers=headers)
+                return StreamingResponse(
+                    stream_from(direct.first, direct.rest), status_code=status, headers=headers
+                )
         limit = 0 if offset + length == blob.size else length
         chunks = self._blobstore.read(digest, offset, limit)
         # the first chunk is awaited here, so a blob the store cannot serve is an error status, not a

@@ -138,3 +138,19 @@ class PresignBlobResponse(_message.Message):
     expires_in_seconds: int
     unavailable: PresignBlobResponse.Unavailable
     def __init__(self, digest: _Optional[str] = ..., url: _Optional[str] = ..., expires_in_seconds: _Optional[int] = ..., unavailable: _Optional[_Union[PresignBlobResponse.Unavailable, str]] = ...) -> None: ...
+
+class LocateBlobRequest(_message.Message):
+    __slots__ = ("digest",)
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    def __init__(self, digest: _Optional[str] = ...) -> None: ...
+
+class LocateBlobResponse(_message.Message):
+    __slots__ = ("digest", "path", "size")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    digest: str
+    path: str
+    size: int
+    def __init__(self, digest: _Optional[str] = ..., path: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...

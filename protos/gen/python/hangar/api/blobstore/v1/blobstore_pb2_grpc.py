@@ -75,6 +75,11 @@ class BlobstoreServiceStub:
                 request_serializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobRequest.SerializeToString,
                 response_deserializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobResponse.FromString,
                 _registered_method=True)
+        self.LocateBlob = channel.unary_unary(
+                '/hangar.api.blobstore.v1.BlobstoreService/LocateBlob',
+                request_serializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.LocateBlobRequest.SerializeToString,
+                response_deserializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.LocateBlobResponse.FromString,
+                _registered_method=True)
 
 
 class BlobstoreServiceServicer:
@@ -147,6 +152,17 @@ class BlobstoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LocateBlob(self, request, context):
+        """LocateBlob tells where a stored blob's file lies relative to the blob directory the filesystem backend
+        shares with its readers (HANGAR_BLOB_DIR; the gateway's HANGAR_SHARED_BLOB_DIR), so a reader on the same
+        volume may open it instead of streaming it with Read. Committed blob files are immutable; one may vanish
+        when garbage collection deletes it (the reader then falls back to Read). When the backend has no files
+        (S3) the path is empty. An unknown digest is NOT_FOUND (BLOB_UNKNOWN).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BlobstoreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -189,6 +205,11 @@ def add_BlobstoreServiceServicer_to_server(servicer, server):
                     servicer.PresignBlob,
                     request_deserializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobRequest.FromString,
                     response_serializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobResponse.SerializeToString,
+            ),
+            'LocateBlob': grpc.unary_unary_rpc_method_handler(
+                    servicer.LocateBlob,
+                    request_deserializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.LocateBlobRequest.FromString,
+                    response_serializer=hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.LocateBlobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -408,6 +429,33 @@ class BlobstoreService:
             '/hangar.api.blobstore.v1.BlobstoreService/PresignBlob',
             hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobRequest.SerializeToString,
             hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.PresignBlobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LocateBlob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hangar.api.blobstore.v1.BlobstoreService/LocateBlob',
+            hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.LocateBlobRequest.SerializeToString,
+            hangar_dot_api_dot_blobstore_dot_v1_dot_blobstore__pb2.LocateBlobResponse.FromString,
             options,
             channel_credentials,
             insecure,
