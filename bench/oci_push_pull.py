@@ -7,6 +7,7 @@ pulls the largest layer (VmRSS sampled every 50 ms). Hangar runs as `hangar up` 
 
     .venv/bin/python bench/oci_push_pull.py                 # 1 GiB layer, 8 x ~37 MiB, 200 x 64 KiB
     .venv/bin/python bench/oci_push_pull.py --scale 0.25    # a quicker run with a quarter of the bytes
+    .venv/bin/python bench/oci_push_pull.py --only '64 KiB' --rounds 3   # one workload
 
 Needs skopeo and docker-registry (Debian packages: `apt-get install skopeo docker-registry`).
 """
@@ -72,15 +73,23 @@ class BlobFigures:
 
 
 def measure(
-    hangar: EmbeddedHangar, reference: ReferenceRegistry, root: Path, scale: float, rounds: int
+    hangar: EmbeddedHangar,
+    reference: ReferenceRegistry,
+    root: Path,
+    scale: float,
+    rounds: int,
+    only: str = "",
 ) -> BlobFigures:
-    """skopeo push and pull of every workload, alternating the registries; medians of `rounds`."""
+    """skopeo push and pull of every workload (or those whose name contains `only`), alternating the
+    registries; medians of `rounds`."""
     key = hangar.key
     hangar_push = ("--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{key}")
     hangar_pull = ("--src-tls-verify=false", "--src-creds", f"$oauthtoken:{key}")
     rows = []
     rss = {"hangar": (0, 0), "ref": (0, 0)}
     for number, workload in enumerate(workloads(scale)):
+        if only and only not in workload.name:
+            continue
         times: dict[str, list[float]] = {
             k: [] for k in ("ref push", "hangar push", "ref pull", "hangar pull")
         }
@@ -138,6 +147,9 @@ def main() -> int:
     )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the large workloads' bytes")
     parser.add_argument("--rounds", type=int, default=1, help="rounds per workload (median reported)")
+    parser.add_argument(
+        "--only", default="", help="only the workloads whose name contains this (e.g. '64 KiB', '8 layers')"
+    )
     args = parser.parse_args()
     for tool in ("skopeo", "docker-registry"):
         if shutil.which(tool) is None:
@@ -149,7 +161,7 @@ def main() -> int:
         try:
             hangar.start()
             reference.start()
-            figures = measure(hangar, reference, root, args.scale, args.rounds)
+            figures = measure(hangar, reference, root, args.scale, args.rounds, args.only)
         finally:
             hangar.stop()
             reference.stop()

@@ -266,3 +266,32 @@ async def test_streaming_a_large_upload_through_keeps_memory_flat(stub: Any) -> 
 
     assert written.committed_size == total
     assert peak < total // 3, f"peak {peak / MiB:.1f} MiB while streaming {total // MiB} MiB"
+
+
+async def test_a_write_marked_append_lands_where_the_upload_ends(stub: Any) -> None:
+    upload_id = await start(stub)
+    await stub.Write(write_requests(upload_id, 0, b"abc"))
+    requests = [
+        pb.WriteRequest(upload_id=upload_id, append=True, data=b"def"),
+        pb.WriteRequest(data=b"ghi"),
+    ]
+
+    assert (await stub.Write(iter(requests))).committed_size == 9
+    committed = await stub.CommitUpload(
+        pb.CommitUploadRequest(upload_id=upload_id, digest=sha256(b"abcdefghi"))
+    )
+    assert committed.size == 9
+
+
+async def test_an_append_write_whose_later_message_states_an_offset_is_refused(stub: Any) -> None:
+    upload_id = await start(stub)
+    requests = [
+        pb.WriteRequest(upload_id=upload_id, append=True, data=b"abc"),
+        pb.WriteRequest(write_offset=3, data=b"def"),
+    ]
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stub.Write(iter(requests))
+
+    assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert error_code(error.value) == "BLOB_UPLOAD_INVALID"

@@ -12,7 +12,7 @@ from hangar.api.identity.v1 import identity_pb2, identity_pb2_grpc, types_pb2
 from hangar.api.keys.v1 import keys_pb2, keys_pb2_grpc
 from hangar.api.registry.v1 import registry_pb2, registry_pb2_grpc
 from hangar.gateway.clients import BlobstoreClient, IdentityClient, KeysClient, RegistryClient
-from hangar.gateway.clients.blobstore import WRITE_MESSAGE_BYTES
+from hangar.gateway.clients.blobstore import WRITE_MESSAGE_BYTES, _write_requests, write_request
 from hangar.kit.errors import DomainError, InvalidArgument, NotFound, OutOfRange, Unauthenticated
 from hangar.kit.grpcio import GrpcServer, channel
 
@@ -123,6 +123,17 @@ async def test_writes_are_sent_in_messages_of_at_least_a_mebibyte(servers: dict[
 async def test_an_empty_write_sends_nothing(servers: dict[str, Any]) -> None:
     assert await BlobstoreClient(servers["channel"]).write("up1", 7, chunks(0)) == 7
     assert servers["blobstore"].messages == []
+
+
+async def test_a_write_at_the_end_says_append_first_and_never_states_an_offset() -> None:
+    messages = [
+        blobstore_pb2.WriteRequest.FromString(raw)
+        async for raw in _write_requests("up1", None, "demo/hello", chunks(3 * MiB), [])
+    ]
+    assert [(m.append, m.write_offset) for m in messages] == [(True, 0), (False, 0), (False, 0)]
+    assert sum(len(m.data) for m in messages) == 3 * MiB
+    expected = blobstore_pb2.WriteRequest(upload_id="up1", data=b"ab", owner="o", append=True)
+    assert write_request("up1", 0, "o", [b"a", b"b"], 2, append=True) == expected.SerializeToString()
 
 
 async def test_a_write_refused_mid_stream_is_a_domain_error(servers: dict[str, Any]) -> None:

@@ -77,6 +77,8 @@ class OutboxRelay:
     async def run(self) -> None:
         failures = 0
         while not self._stopping:
+            # Cleared before reading: a commit the read misses wakes the wait below at once.
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
                 failures = 0
@@ -87,7 +89,6 @@ class OutboxRelay:
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
             if published == self._batch:
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
         await self.publish_pending()

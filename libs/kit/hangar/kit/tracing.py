@@ -20,7 +20,8 @@ from opentelemetry.sdk.trace.export import (
 
 
 class JsonLinesSpanExporter(SpanExporter):
-    """Appends each finished span to a file as one JSON line (trace id, span id, parent, name, service)."""
+    """Appends each finished span to a file as one JSON line (trace id, span id, parent, name, service,
+    start and end in ns since the epoch)."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -42,6 +43,8 @@ class JsonLinesSpanExporter(SpanExporter):
                         "span_id": format(ctx.span_id, "016x"),
                         "parent_id": format(span.parent.span_id, "016x") if span.parent else "",
                         "kind": span.kind.name,
+                        "start_ns": span.start_time or 0,
+                        "end_ns": span.end_time or 0,
                         "attributes": {k: str(v) for k, v in (span.attributes or {}).items()},
                     }
                 )

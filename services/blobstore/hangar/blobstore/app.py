@@ -149,14 +149,23 @@ class App:
         return session.id
 
     async def write(
-        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, owner: str | None = None
+        self,
+        upload_id: str,
+        offset: int | None,
+        chunks: AsyncIterable[bytes],
+        *,
+        owner: str | None = None,
     ) -> int:
-        """Append `chunks` at `offset` (the bytes received so far); returns how many bytes the upload holds.
+        """Append `chunks` at `offset` (the bytes received so far; None: wherever the upload ends now);
+        returns how many bytes the upload holds.
 
-        A wrong offset is OutOfRange (RANGE_INVALID) and writes nothing. If `chunks` raises, the bytes that
-        came before are kept and the error propagates.
+        A wrong offset is OutOfRange (RANGE_INVALID) and writes nothing (so does a write at the end that a
+        concurrent write to the same upload overtakes). If `chunks` raises, the bytes that came before are
+        kept and the error propagates.
         """
         await self._open_session(upload_id, owner, "write to")
+        if offset is None:
+            offset = await self._backend.upload_size(upload_id)
         return await self._backend.append(upload_id, offset, chunks)
 
     async def query(self, upload_id: str, *, owner: str | None = None) -> tuple[str, int]:
@@ -172,14 +181,20 @@ class App:
         same (a retry after a lost reply).
         """
         expected = Digest.parse(digest)
-        session = await self._load(upload_id, owner)
+        check_upload_id(upload_id)
+        # One read-only transaction: the session, and whether garbage collection condemned the digest.
+        async with self._uow(readonly=True) as uow:
+            session = await _load_session(uow, upload_id)
+            condemned = await uow.views.condemned(str(expected))
+        session.check_access(owner)
         size = session.committed_as(expected)
         if size is not None:
             return str(expected), size
         require_open(upload_id, session.state, "commit")
         # Before the backend may deduplicate against stored bytes: a condemned blob is spared first, so a
         # sweep cannot delete the bytes this commit is about to rely on (docs/decisions/0017).
-        await self._spare_if_condemned(str(expected))
+        if condemned:
+            await self._spare(str(expected))
         try:
             size, new_content = await self._backend.commit(upload_id, expected)
         except InvalidArgument as refused:
@@ -301,10 +316,8 @@ class App:
         log.info("garbage collection deleted %s (%d bytes)", digest, size)
         return True
 
-    async def _spare_if_condemned(self, digest: str) -> None:
-        async with self._uow(readonly=True) as uow:
-            if not await uow.views.condemned(digest):
-                return
+    async def _spare(self, digest: str) -> None:
+        """Record that an upload relies on a condemned blob's bytes (under the row lock the sweep takes)."""
 
         async def spare() -> None:
             async with self._uow() as uow:
@@ -327,13 +340,6 @@ class App:
         assert view is not None
         require_open(upload_id, view.state, action)
         return view
-
-    async def _load(self, upload_id: str, owner: str | None) -> UploadSession:
-        check_upload_id(upload_id)
-        async with self._uow(readonly=True) as uow:
-            session = await _load_session(uow, upload_id)
-        session.check_access(owner)
-        return session
 
     async def _record(self, upload_id: str, decide: Callable[[UploadSession], None]) -> None:
         """Load the session, let `decide` record events on it, append them; re-decide after a lost race."""

@@ -41,7 +41,7 @@ class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: i
             )
         size = await self._app.write(
             first.upload_id,
-            first.write_offset,
+            None if first.append else first.write_offset,
             _data(first, requests),
             owner=first.owner or None,
         )
@@ -108,18 +108,28 @@ class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: i
 async def _data(
     first: blobstore_pb2.WriteRequest, rest: AsyncIterator[blobstore_pb2.WriteRequest]
 ) -> AsyncIterator[bytes]:
-    """The bytes of a Write stream, one message at a time, checking each message continues the last."""
-    position = first.write_offset + len(first.data)
-    if first.data:
-        yield first.data
+    """The bytes of a Write stream, one message at a time, checking each message continues the last.
+
+    Each message's `data` is read once: protobuf copies a bytes field on every access.
+    """
+    data = first.data
+    position = first.write_offset + len(data)
+    if data:
+        yield data
     async for request in rest:
         if request.upload_id and request.upload_id != first.upload_id:
             raise InvalidArgument(
                 f"a Write stream writes to one upload: {first.upload_id}, not {request.upload_id}",
                 code="BLOB_UPLOAD_INVALID",
             )
+        if request.write_offset and first.append:
+            raise InvalidArgument(
+                "a Write at the upload's end (append) leaves write_offset 0 after its first message",
+                code="BLOB_UPLOAD_INVALID",
+            )
         if request.write_offset:  # 0 means "where the previous message ended"
             check_offset(request.write_offset, position)
-        if request.data:
-            position += len(request.data)
-            yield request.data
+        data = request.data
+        if data:
+            position += len(data)
+            yield data

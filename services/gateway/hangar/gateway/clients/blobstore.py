@@ -52,13 +52,15 @@ class BlobstoreClient:
         return str(reply.upload_id)
 
     async def write(
-        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, owner: str = ""
+        self, upload_id: str, offset: int | None, chunks: AsyncIterable[bytes], *, owner: str = ""
     ) -> int:
-        """Append `chunks` to the upload at `offset`; return the upload's size after the write.
+        """Append `chunks` to the upload at `offset` (None: wherever it ends, with no status round trip);
+        return the upload's size after the write.
 
-        Bytes are gathered into messages of at least 1 MiB (the last may be smaller). Nothing is sent when
-        `chunks` is empty, and `offset` is returned. If `chunks` breaks off (the HTTP client went away), the
-        bytes that arrived are kept, as ByteStream does, and the error is raised once the write has ended.
+        Bytes are gathered into messages of at least 1 MiB (the last may be smaller). Nothing is written when
+        `chunks` is empty: `offset` is returned (None: the upload's size, asked for). If `chunks` breaks off
+        (the HTTP client went away), the bytes that arrived are kept, as ByteStream does, and the error is
+        raised once the write has ended.
         """
         broken: list[Exception] = []
         messages = _write_requests(upload_id, offset, owner, chunks, broken)
@@ -66,6 +68,8 @@ class BlobstoreClient:
         if first is None:
             if broken:
                 raise broken[0]
+            if offset is None:
+                return (await self.query_write_status(upload_id, owner=owner)).committed_size
             return offset
         # The request-iterator form, not call.write(): client interceptors that await the whole call
         # (OpenTelemetry's) would deadlock the write() form.
@@ -202,12 +206,18 @@ def _interrupted(error: grpc.aio.AioRpcError) -> bool:
 
 
 def write_request(
-    upload_id: str, offset: int, owner: str, pieces: Sequence[bytes | memoryview], size: int
+    upload_id: str,
+    offset: int,
+    owner: str,
+    pieces: Sequence[bytes | memoryview],
+    size: int,
+    *,
+    append: bool = False,
 ) -> bytes:
     """A serialized WriteRequest whose data is `pieces` joined (`size` bytes): one copy of the bytes.
 
     Fields in number order, defaults left out, as protobuf writes them: 1 upload_id, 2 write_offset,
-    3 data, 4 owner.
+    3 data, 4 owner, 5 append.
     """
     head = bytearray()
     if upload_id:
@@ -221,6 +231,8 @@ def write_request(
     if owner:
         encoded = owner.encode()
         tail = b"\x22" + _encode_varint(len(encoded)) + encoded
+    if append:
+        tail += b"\x28\x01"
     return b"".join([head, *pieces, tail])
 
 
@@ -237,31 +249,38 @@ def _encode_varint(value: int) -> bytes:
 
 
 async def _write_requests(
-    upload_id: str, offset: int, owner: str, chunks: AsyncIterable[bytes], broken: list[Exception]
+    upload_id: str, offset: int | None, owner: str, chunks: AsyncIterable[bytes], broken: list[Exception]
 ) -> AsyncIterator[bytes]:
     """Serialized WriteRequests of at least WRITE_MESSAGE_BYTES (at most WRITE_MESSAGE_MAX_BYTES of data)
-    from `chunks`.
+    from `chunks`; `offset` None: the first says `append` and none gives an offset.
 
     A failure of `chunks` ends the messages after what arrived, and is appended to `broken`.
     """
     position = offset
+    first = True
     pending: list[bytes] = []
     pending_size = 0
 
+    def serialize(pieces: Sequence[bytes | memoryview], size: int) -> bytes:
+        nonlocal position, first
+        append, first = position is None and first, False
+        request = write_request(upload_id, position or 0, owner, pieces, size, append=append)
+        if position is not None:
+            position += size
+        return request
+
     def flush() -> Iterator[bytes]:
-        nonlocal position, pending, pending_size
+        nonlocal pending, pending_size
         pieces, size = pending, pending_size
         pending, pending_size = [], 0
         if size <= WRITE_MESSAGE_MAX_BYTES:
             if size:
-                yield write_request(upload_id, position, owner, pieces, size)
-                position += size
+                yield serialize(pieces, size)
             return
         data = memoryview(b"".join(pieces))  # a chunk larger than a message (in-process): split it
         for start in range(0, size, WRITE_MESSAGE_MAX_BYTES):
             piece = data[start : start + WRITE_MESSAGE_MAX_BYTES]
-            yield write_request(upload_id, position, owner, [piece], len(piece))
-            position += len(piece)
+            yield serialize([piece], len(piece))
 
     try:
         async for chunk in chunks:

@@ -905,10 +905,10 @@ class FakeBlobstore:
         return upload_id
 
     async def write(
-        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes], *, owner: str = ""
+        self, upload_id: str, offset: int | None, chunks: AsyncIterable[bytes], *, owner: str = ""
     ) -> int:
         upload = self._upload(upload_id, owner)
-        if offset != len(upload.data):
+        if offset is not None and offset != len(upload.data):
             raise OutOfRange(
                 f"write at {offset} refused: the upload holds {len(upload.data)} bytes", code="RANGE_INVALID"
             )

@@ -1,8 +1,11 @@
 """`/v2/<name>/blobs/uploads/[<id>]`: blob uploads — monolithic, chunked, resumable — and mounts.
 
 The gateway holds no upload state: the blobstore keeps each session (owner, bytes received), so any replica
-serves any chunk. Every request on a session first asks the blobstore for it, which both checks that it
-belongs to this repository and gives the offset the next chunk must start at.
+serves any chunk. A chunk goes to the blobstore's Write at once: at its Content-Range start, or at the
+upload's end when it has none; the Write itself checks the session belongs to this repository and is open,
+and refuses a wrong offset (416, after asking the blobstore where the upload ends). The closing PUT is one
+CommitUpload (plus a Write if it carries bytes), which checks the same. Only requests without bytes ask the
+blobstore for the session first.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import AsyncIterator
 from typing import Final
 
 from starlette.requests import Request
@@ -114,9 +118,10 @@ class Uploads:
 
     async def patch(self, request: Request, target: Target, caller: Caller) -> Response:
         """Append a chunk; 416 unless it starts where the upload ends."""
-        session = await self._session(target)
-        self._check_chunk(request, target, session)
-        size = await self._write(request, target, session.committed_size)
+        start = self._chunk_start(request)
+        size = await self._write(request, target, start)
+        if size is None:  # no bytes: nothing asked the blobstore about the session yet
+            size = (await self._checked_session(target, start)).committed_size
         return self._accepted(target.name, target.reference, size)
 
     async def put(self, request: Request, target: Target, caller: Caller) -> Response:
@@ -125,9 +130,8 @@ class Uploads:
         if not digest:
             raise OciError("DIGEST_INVALID", "the closing PUT must give the blob's digest: ?digest=<digest>")
         check_digest(digest)
-        session = await self._session(target)
-        self._check_chunk(request, target, session)
-        blob = await self._finish(request, target, digest, offset=session.committed_size, fresh=False)
+        start = self._chunk_start(request)
+        blob = await self._finish(request, target, digest, offset=start, fresh=False)
         return self._created(target.name, blob.digest)
 
     async def cancel(self, request: Request, target: Target, caller: Caller) -> Response:
@@ -149,29 +153,50 @@ class Uploads:
             raise self._unknown(target.reference)
         return session
 
-    def _check_chunk(self, request: Request, target: Target, session: UploadStatus) -> None:
-        """A chunk with a Content-Range must start where the upload ends (else 416) and be that long."""
+    @staticmethod
+    def _chunk_start(request: Request) -> int | None:
+        """Where a chunk with a Content-Range starts (None without one); SIZE_INVALID unless it is as long
+        as its Content-Length. That it starts where the upload ends is checked by the write."""
         chunk = parse_content_range(request.headers.get("content-range"))
         if chunk is None:
-            return
+            return None
         start, end = chunk
-        if start != session.committed_size:
-            raise self._out_of_order(
-                target,
-                session.committed_size,
-                f"chunk starts at {start} but the upload holds {session.committed_size} bytes; "
-                f"send the chunk starting at {session.committed_size}",
-            )
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) != end - start + 1:
             raise OciError(
                 "SIZE_INVALID",
                 f"Content-Range {start}-{end} is {end - start + 1} bytes but Content-Length is {length}",
             )
+        return start
 
-    async def _write(self, request: Request, target: Target, offset: int) -> int:
+    async def _checked_session(self, target: Target, start: int | None) -> UploadStatus:
+        """The session (see `_session`), for a request without bytes; 416 unless its Content-Range (if
+        any) starts where the upload ends."""
+        session = await self._session(target)
+        if start is not None and start != session.committed_size:
+            raise self._out_of_order(
+                target,
+                session.committed_size,
+                f"chunk starts at {start} but the upload holds {session.committed_size} bytes; "
+                f"send the chunk starting at {session.committed_size}",
+            )
+        return session
+
+    async def _write(self, request: Request, target: Target, offset: int | None) -> int | None:
+        """Write the request's body at `offset` (None: at the upload's end); the upload's size after, or
+        None when the body is empty (then nothing is sent, and nothing checked)."""
+        body = request.stream()
+        first = b""
+        async for chunk in body:
+            if chunk:
+                first = chunk
+                break
+        if not first:
+            return None
         try:
-            return await self._blobstore.write(target.reference, offset, request.stream(), owner=target.name)
+            return await self._blobstore.write(
+                target.reference, offset, _prepend(first, body), owner=target.name
+            )
         except DomainError as error:
             # a chunk at the wrong offset, or a write cut short: either way the client resumes from the
             # size the upload now has
@@ -181,16 +206,21 @@ class Uploads:
             raise self._unknown_if_missing(error, target.reference) from None
 
     async def _finish(
-        self, request: Request, target: Target, digest: str, *, offset: int, fresh: bool
+        self, request: Request, target: Target, digest: str, *, offset: int | None, fresh: bool
     ) -> BlobInfo:
-        """Write the rest of the body, commit under `digest`, link the blob into the repository.
+        """Write the rest of the body (at `offset`, None: at the upload's end), commit under `digest`, link
+        the blob into the repository.
 
         A digest mismatch leaves nothing behind; a session made for this one request (`fresh`) is discarded
         on any failure, while a longer-lived one stays open for the client to resume.
         """
         try:
-            await self._write(request, target, offset)
-            blob = await self._blobstore.commit_upload(target.reference, digest, owner=target.name)
+            if await self._write(request, target, offset) is None and offset is not None:
+                await self._checked_session(target, offset)  # a Content-Range and no bytes
+            try:
+                blob = await self._blobstore.commit_upload(target.reference, digest, owner=target.name)
+            except DomainError as error:
+                raise self._unknown_if_missing(error, target.reference) from None
         except Exception as error:
             if fresh or (isinstance(error, DomainError) and error.code == "DIGEST_INVALID"):
                 await self._discard(target.name, target.reference)
@@ -249,3 +279,9 @@ class Uploads:
                 "Content-Length": "0",
             },
         )
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk

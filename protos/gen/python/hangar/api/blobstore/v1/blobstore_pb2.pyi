@@ -18,16 +18,18 @@ class StartUploadResponse(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ...) -> None: ...
 
 class WriteRequest(_message.Message):
-    __slots__ = ("upload_id", "write_offset", "data", "owner")
+    __slots__ = ("upload_id", "write_offset", "data", "owner", "append")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     WRITE_OFFSET_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
+    APPEND_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
     write_offset: int
     data: bytes
     owner: str
-    def __init__(self, upload_id: _Optional[str] = ..., write_offset: _Optional[int] = ..., data: _Optional[bytes] = ..., owner: _Optional[str] = ...) -> None: ...
+    append: bool
+    def __init__(self, upload_id: _Optional[str] = ..., write_offset: _Optional[int] = ..., data: _Optional[bytes] = ..., owner: _Optional[str] = ..., append: _Optional[bool] = ...) -> None: ...
 
 class WriteResponse(_message.Message):
     __slots__ = ("committed_size",)
