@@ -11,7 +11,13 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from hangar.blobstore.backend import DEFAULT_READ_CHUNK, BlobBackend, BlobLocator, BlobPresigner
+from hangar.blobstore.backend import (
+    DEFAULT_READ_CHUNK,
+    BlobBackend,
+    BlobLocator,
+    BlobPresigner,
+    UploadLocator,
+)
 from hangar.blobstore.domain import (
     CANCELLED_BY_CLIENT,
     DEFAULT_REDIRECT_EXPIRY_SECONDS,
@@ -121,6 +127,7 @@ class App:
         *,
         presigner: BlobPresigner | None = None,
         locator: BlobLocator | None = None,
+        upload_locator: UploadLocator | None = None,
         redirects: Redirects = Redirects(),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -129,6 +136,7 @@ class App:
         self._new_id = new_id
         self._presigner = presigner
         self._locator = locator
+        self._upload_locator = upload_locator
         self._redirects = redirects
         self._clock = clock
 
@@ -147,6 +155,13 @@ class App:
                 await self._backend.cancel(session.id)
             raise
         return session.id
+
+    def upload_file(self, upload_id: str) -> str | None:
+        """The upload's data file relative to the blob directory, for writers sharing it (filesystem), or
+        None when the backend has no files. Says nothing about the session: ask `query`."""
+        if self._upload_locator is None:
+            return None
+        return self._upload_locator.upload_file(upload_id)
 
     async def write(
         self,

@@ -112,6 +112,17 @@ class BlobLocator(Protocol):
         ...
 
 
+class UploadLocator(Protocol):
+    """What a backend whose uploads are files (the filesystem) offers beside `BlobBackend`: where an upload's
+    data file lies, for writers sharing the directory (the gateway with HANGAR_SHARED_BLOB_DIR). Such a
+    writer holds the file's exclusive flock while it writes, and writes only at the file's end; the backend
+    hashes what it did not write itself from the file, and verifies the digest at commit as always."""
+
+    def upload_file(self, upload_id: str) -> str:
+        """The upload's data file relative to the backend's root ('/'-separated)."""
+        ...
+
+
 class BlobBackend(BlobIngester, BlobStatter, BlobReader, BlobDeleter, Protocol):
     """Everything the blobstore needs from storage. Every implementation passes `BlobBackendContract`."""
 
@@ -164,6 +175,14 @@ class HasherCache:
         if entry is None or entry[0] != position:
             return None
         return entry[1]
+
+    def take_behind(self, upload_id: str, position: int) -> tuple[int, _Hash] | None:
+        """Remove and return the upload's hasher and the byte offset it has hashed up to, if that is at
+        most `position` (the caller hashes the rest)."""
+        entry = self._entries.pop(upload_id, None)
+        if entry is None or not isinstance(entry[0], int) or entry[0] > position:
+            return None
+        return entry[0], entry[1]
 
     def put(self, upload_id: str, position: Hashable, hasher: _Hash) -> None:
         self._entries[upload_id] = (position, hasher)

@@ -88,6 +88,10 @@ class FilesystemBackend(RangedReads):
         await _off_loop(create)
         self._hashers.put(upload_id, 0, hashlib.new(STREAMING_ALGORITHM))
 
+    def upload_file(self, upload_id: str) -> str:
+        """`UploadLocator.upload_file`: the upload's file under the root, as writers sharing it open it."""
+        return f"uploads/{check_upload_id(upload_id)}"
+
     async def upload_size(self, upload_id: str) -> int:
         path = self._upload_path(upload_id)
         try:
@@ -98,19 +102,16 @@ class FilesystemBackend(RangedReads):
     async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
         async with self._locked_upload(upload_id) as upload:
             check_offset(offset, upload.size)
-            cached = self._hashers.take(upload_id, upload.size)
-            if cached is None:  # a restart, an evicted entry, or earlier chunks written by another process
-                hasher = await _off_loop(_hash_file, upload.fd, STREAMING_ALGORITHM, upload.size)
-            else:
-                hasher = cached
-            position = upload.size
+            # Behind after a restart, an evicted entry, or chunks written by another process (a writer
+            # sharing the directory): the missing bytes are hashed from the file.
+            hasher = await self._caught_up_hasher(upload_id, upload.fd, upload.size)
+            hashed = _Hashed(upload.size)
             pending = bytearray()
 
             async def flush() -> None:
-                nonlocal pending, position
+                nonlocal pending
                 data, pending = pending, bytearray()
-                await _off_loop(_write_and_hash, upload.fd, position, data, hasher)
-                position += len(data)
+                await _off_loop(_write_and_hash, upload.fd, hashed, data, hasher)
 
             try:
                 async for chunk in chunks:
@@ -126,15 +127,18 @@ class FilesystemBackend(RangedReads):
                     if pending:
                         await flush()
                 finally:
-                    # (position, hasher) always agree; if a failed write left extra bytes on disk, the
-                    # offsets will not match next time and the upload is rehashed.
-                    self._hashers.put(upload_id, position, hasher)
-            return position
+                    # (position, hasher) always agree, even when this task was cancelled while a write
+                    # ran (the thread advances both); bytes a failed write left on disk past the position
+                    # are hashed from the file next time.
+                    self._hashers.put(upload_id, hashed.position, hasher)
+            return hashed.position
 
     async def commit(self, upload_id: str, expected: Digest) -> tuple[int, bool]:
         async with self._locked_upload(upload_id) as upload:
-            hasher = self._hashers.take(upload_id, upload.size)
-            if hasher is None or expected.algorithm != STREAMING_ALGORITHM:
+            if expected.algorithm == STREAMING_ALGORITHM:
+                hasher = await self._caught_up_hasher(upload_id, upload.fd, upload.size)
+            else:
+                self._hashers.drop(upload_id)
                 hasher = await _off_loop(_hash_file, upload.fd, expected.hashlib_name, upload.size)
             actual = Digest(expected.algorithm, hasher.hexdigest())
             try:
@@ -151,6 +155,18 @@ class FilesystemBackend(RangedReads):
         async with self._locked_upload(upload_id) as upload:
             await _off_loop(upload.path.unlink, missing_ok=True)
             self._hashers.drop(upload_id)
+
+    async def _caught_up_hasher(self, upload_id: str, fd: int, size: int) -> _Hash:
+        """The upload's sha256 hasher at `size`: the cached one, with the bytes written since it last hashed
+        (by a writer sharing the directory, or another replica) hashed from the file; a fresh one over the
+        whole file if there is none, or it is past `size` (bytes lost in a crash)."""
+        cached = self._hashers.take_behind(upload_id, size)
+        if cached is None:
+            return await _off_loop(_hash_file, fd, STREAMING_ALGORITHM, size)
+        position, hasher = cached
+        if position < size:
+            await _off_loop(_hash_file, fd, STREAMING_ALGORITHM, size, hasher=hasher, start=position)
+        return hasher
 
     # -- BlobStatter, BlobReader, BlobDeleter ----------------------------------------------------------
 
@@ -275,12 +291,14 @@ def _open_and_lock(path: Path, upload_id: str) -> int:
     return fd
 
 
-def _hash_file(fd: int, algorithm: str, size: int) -> _Hash:
-    """Hash the first `size` bytes of a file in fixed blocks: memory stays flat whatever the size."""
-    hasher = hashlib.new(algorithm)
-    buffer = bytearray(min(_HASH_BLOCK, size))
+def _hash_file(fd: int, algorithm: str, size: int, *, hasher: _Hash | None = None, start: int = 0) -> _Hash:
+    """Hash the first `size` bytes of a file (from `start`, into `hasher` if given) in fixed blocks: memory
+    stays flat whatever the size."""
+    if hasher is None:
+        hasher = hashlib.new(algorithm)
+    buffer = bytearray(max(min(_HASH_BLOCK, size - start), 0))
     view = memoryview(buffer)
-    position = 0
+    position = start
     while position < size:
         wanted = min(len(buffer), size - position)
         count = os.preadv(fd, [view[:wanted]], position)
@@ -291,13 +309,22 @@ def _hash_file(fd: int, algorithm: str, size: int) -> _Hash:
     return hasher
 
 
-def _write_and_hash(fd: int, position: int, data: bytearray, hasher: _Hash) -> None:
-    """Write all of `data` at `position`, then hash it (the hasher only ever sees bytes that are on disk)."""
+@dataclasses.dataclass
+class _Hashed:
+    """How far an upload's bytes are written and hashed: advanced with the hasher, in the same thread."""
+
+    position: int
+
+
+def _write_and_hash(fd: int, hashed: _Hashed, data: bytearray, hasher: _Hash) -> None:
+    """Write all of `data` at `hashed.position`, then hash it and advance the position (the hasher only ever
+    sees bytes that are on disk, and the position always says how far it has seen)."""
     view = memoryview(data)
     written = 0
     while written < len(view):
-        written += os.pwrite(fd, view[written:], position + written)
+        written += os.pwrite(fd, view[written:], hashed.position + written)
     hasher.update(view)
+    hashed.position += len(view)
 
 
 def _publish(fd: int, upload: Path, staging: Path, target: Path) -> bool:

@@ -120,7 +120,14 @@ async def run(settings: Settings) -> None:
     backend = make_backend(settings)
     presigner: BlobPresigner | None = backend if isinstance(backend, S3Backend) else None
     locator: BlobLocator | None = backend if isinstance(backend, FilesystemBackend) else None
-    app = App(runtime.uow, backend, presigner=presigner, locator=locator, redirects=settings.redirects())
+    app = App(
+        runtime.uow,
+        backend,
+        presigner=presigner,
+        locator=locator,
+        upload_locator=backend if isinstance(backend, FilesystemBackend) else None,
+        redirects=settings.redirects(),
+    )
     try:
         await runtime.start()
     except BaseException:

@@ -28,7 +28,9 @@ class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: i
         self, request: blobstore_pb2.StartUploadRequest, context: Any
     ) -> blobstore_pb2.StartUploadResponse:
         upload_id = await self._app.start_upload(request.owner)
-        return blobstore_pb2.StartUploadResponse(upload_id=upload_id)
+        return blobstore_pb2.StartUploadResponse(
+            upload_id=upload_id, path=self._app.upload_file(upload_id) or ""
+        )
 
     async def Write(
         self, request_iterator: AsyncIterable[blobstore_pb2.WriteRequest], context: Any
@@ -52,7 +54,10 @@ class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: i
     ) -> blobstore_pb2.QueryWriteStatusResponse:
         owner, size = await self._app.query(request.upload_id, owner=request.owner or None)
         return blobstore_pb2.QueryWriteStatusResponse(
-            upload_id=request.upload_id, owner=owner, committed_size=size
+            upload_id=request.upload_id,
+            owner=owner,
+            committed_size=size,
+            path=self._app.upload_file(request.upload_id) or "",
         )
 
     async def CommitUpload(

@@ -51,6 +51,15 @@ class BlobstoreClient:
             )
         return str(reply.upload_id)
 
+    async def open_upload(self, owner: str) -> UploadStatus:
+        with rpc.domain_errors():
+            reply = await self._stub.StartUpload(
+                blobstore_pb2.StartUploadRequest(owner=owner), timeout=self._timeout
+            )
+        return UploadStatus(
+            upload_id=str(reply.upload_id), owner=owner, committed_size=0, path=reply.path or None
+        )
+
     async def write(
         self, upload_id: str, offset: int | None, chunks: AsyncIterable[bytes], *, owner: str = ""
     ) -> int:
@@ -99,6 +108,7 @@ class BlobstoreClient:
             upload_id=reply.upload_id or upload_id,
             owner=reply.owner,
             committed_size=int(reply.committed_size),
+            path=reply.path or None,
         )
 
     async def commit_upload(self, upload_id: str, digest: str, *, owner: str = "") -> BlobInfo:

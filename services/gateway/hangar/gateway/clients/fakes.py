@@ -873,6 +873,8 @@ def _named_blobs(document: object) -> set[str]:
 class _Upload:
     owner: str
     data: bytearray = dataclasses.field(default_factory=bytearray)
+    #: The upload's data file (with `FakeBlobstore.shared_uploads`): the bytes are the file's.
+    file: Path | None = None
 
 
 class FakeBlobstore:
@@ -892,17 +894,37 @@ class FakeBlobstore:
         self.located_paths: dict[str, str] = {}
         self.locate_calls = 0
         self.read_calls = 0
+        #: With `shared_dir`: keep each upload's bytes in `<shared_dir>/uploads/<id>` and tell its path, as
+        #: the filesystem backend does for writers sharing its directory.
+        self.shared_uploads = False
+        self.write_calls = 0
 
     def _upload(self, upload_id: str, owner: str) -> _Upload:
         upload = self.uploads.get(upload_id)
         if upload is None or (owner and upload.owner != owner):
             raise NotFound(f"upload {upload_id} is unknown", code="BLOB_UPLOAD_UNKNOWN")
+        if upload.file is not None:  # what a sharing writer put there
+            upload.data = bytearray(upload.file.read_bytes())
         return upload
+
+    def upload_path(self, upload_id: str) -> str | None:
+        return f"uploads/{upload_id}" if self.shared_uploads and self.shared_dir is not None else None
 
     async def start_upload(self, owner: str) -> str:
         upload_id = uuid.uuid4().hex
-        self.uploads[upload_id] = _Upload(owner=owner)
+        upload = self.uploads[upload_id] = _Upload(owner=owner)
+        path = self.upload_path(upload_id)
+        if path is not None and self.shared_dir is not None:
+            upload.file = self.shared_dir / path
+            upload.file.parent.mkdir(parents=True, exist_ok=True)
+            upload.file.write_bytes(b"")
         return upload_id
+
+    async def open_upload(self, owner: str) -> UploadStatus:
+        upload_id = await self.start_upload(owner)
+        return UploadStatus(
+            upload_id=upload_id, owner=owner, committed_size=0, path=self.upload_path(upload_id)
+        )
 
     async def write(
         self, upload_id: str, offset: int | None, chunks: AsyncIterable[bytes], *, owner: str = ""
@@ -912,18 +934,28 @@ class FakeBlobstore:
             raise OutOfRange(
                 f"write at {offset} refused: the upload holds {len(upload.data)} bytes", code="RANGE_INVALID"
             )
+        self.write_calls += 1
         async for chunk in chunks:
             upload.data += chunk
+        if upload.file is not None:
+            upload.file.write_bytes(upload.data)
         return len(upload.data)
 
     async def query_write_status(self, upload_id: str, *, owner: str = "") -> UploadStatus:
         upload = self._upload(upload_id, owner)
-        return UploadStatus(upload_id=upload_id, owner=upload.owner, committed_size=len(upload.data))
+        return UploadStatus(
+            upload_id=upload_id,
+            owner=upload.owner,
+            committed_size=len(upload.data),
+            path=self.upload_path(upload_id) if upload.file is not None else None,
+        )
 
     async def commit_upload(self, upload_id: str, digest: str, *, owner: str = "") -> BlobInfo:
         upload = self._upload(upload_id, owner)
         actual = sha256_digest(bytes(upload.data))
         del self.uploads[upload_id]
+        if upload.file is not None:
+            upload.file.unlink(missing_ok=True)
         if actual != digest:
             raise InvalidArgument(
                 f"digest mismatch: content is {actual}, not {digest}", code="DIGEST_INVALID"
@@ -941,8 +973,10 @@ class FakeBlobstore:
         return f"blobs/{algorithm}/{hex_digest[:2]}/{hex_digest}"
 
     async def cancel_upload(self, upload_id: str, *, owner: str = "") -> None:
-        self._upload(upload_id, owner)
+        upload = self._upload(upload_id, owner)
         del self.uploads[upload_id]
+        if upload.file is not None:
+            upload.file.unlink(missing_ok=True)
 
     async def read(self, digest: str, offset: int = 0, limit: int = 0) -> AsyncIterator[bytes]:
         self.read_calls += 1

@@ -279,3 +279,6 @@ class UploadStatus:
     upload_id: str
     owner: str
     committed_size: int
+    #: The upload's data file relative to the blob directory shared with a filesystem blobstore
+    #: ('/'-separated; None when its backend has no files).
+    path: str | None = None

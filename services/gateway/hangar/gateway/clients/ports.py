@@ -210,6 +210,10 @@ class RegistryPort(Protocol):
 class BlobstorePort(Protocol):
     async def start_upload(self, owner: str) -> str: ...
 
+    async def open_upload(self, owner: str) -> UploadStatus:
+        """`start_upload`, answering the new upload's status (empty; with its data file, if it has one)."""
+        ...
+
     async def write(
         self, upload_id: str, offset: int | None, chunks: AsyncIterable[bytes], *, owner: str = ""
     ) -> int:

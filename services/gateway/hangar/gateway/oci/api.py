@@ -28,6 +28,7 @@ from hangar.gateway.oci.manifests import Manifests
 from hangar.gateway.oci.referrers import Referrers
 from hangar.gateway.oci.routes import Target, parse_path
 from hangar.gateway.oci.shared_files import SharedBlobFiles
+from hangar.gateway.oci.shared_uploads import SharedUploadFiles
 from hangar.gateway.oci.tags import Tags
 from hangar.gateway.oci.uploads import Uploads
 from hangar.kit import context
@@ -55,7 +56,12 @@ class OciApi:
         self._access = access
         files = SharedBlobFiles(blobstore, shared_blob_dir) if shared_blob_dir is not None else None
         blobs = Blobs(registry, blobstore, files=files)
-        uploads = Uploads(registry, blobstore, access)
+        uploads = Uploads(
+            registry,
+            blobstore,
+            access,
+            files=SharedUploadFiles(shared_blob_dir) if shared_blob_dir is not None else None,
+        )
         manifests = Manifests(registry, blobstore)
         tags = Tags(registry)
         referrers = Referrers(registry)

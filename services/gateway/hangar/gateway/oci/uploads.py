@@ -6,6 +6,9 @@ upload's end when it has none; the Write itself checks the session belongs to th
 and refuses a wrong offset (416, after asking the blobstore where the upload ends). The closing PUT is one
 CommitUpload (plus a Write if it carries bytes), which checks the same. Only requests without bytes ask the
 blobstore for the session first.
+
+With a blob directory shared with a filesystem blobstore (`shared_uploads`), chunks are written straight into
+the upload's file instead; the blobstore still owns the session, its size and the digest check at commit.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from hangar.gateway.clients import BlobInfo, BlobstorePort, RegistryPort, Upload
 from hangar.gateway.oci.access import AccessControl, Caller
 from hangar.gateway.oci.errors import OciError
 from hangar.gateway.oci.routes import Target, check_digest, check_name
+from hangar.gateway.oci.shared_uploads import SharedUploadFiles, WrongOffset
 from hangar.kit.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -64,10 +68,18 @@ def parse_content_range(header: str | None) -> tuple[int, int] | None:
 
 
 class Uploads:
-    def __init__(self, registry: RegistryPort, blobstore: BlobstorePort, access: AccessControl) -> None:
+    def __init__(
+        self,
+        registry: RegistryPort,
+        blobstore: BlobstorePort,
+        access: AccessControl,
+        *,
+        files: SharedUploadFiles | None = None,
+    ) -> None:
         self._registry = registry
         self._blobstore = blobstore
         self._access = access
+        self._files = files
 
     # -- POST /v2/<name>/blobs/uploads/ ----------------------------------------------------------------
 
@@ -83,13 +95,20 @@ class Uploads:
         digest = params.get("digest")
         if digest is not None:
             check_digest(digest)
-            upload_id = await self._blobstore.start_upload(name)
+            upload_id = await self._start_upload(name)
             blob = await self._finish(
                 request, Target(target.resource, name, upload_id), digest, offset=0, fresh=True
             )
             return self._created(name, blob.digest)
-        upload_id = await self._blobstore.start_upload(name)
+        upload_id = await self._start_upload(name)
         return self._accepted(name, upload_id, 0)
+
+    async def _start_upload(self, name: str) -> str:
+        if self._files is None:
+            return await self._blobstore.start_upload(name)
+        started = await self._blobstore.open_upload(name)
+        self._files.remember(started.upload_id, name, started.path)
+        return started.upload_id
 
     async def _mount(self, name: str, digest: str, source: str | None, caller: Caller) -> BlobInfo | None:
         """Link a blob of `source` into `name` if the caller may pull it there; None to upload instead."""
@@ -151,6 +170,8 @@ class Uploads:
             raise self._unknown_if_missing(error, target.reference) from None
         if session.owner and session.owner != target.name:
             raise self._unknown(target.reference)
+        if self._files is not None:
+            self._files.remember(target.reference, target.name, session.path)
         return session
 
     @staticmethod
@@ -193,6 +214,10 @@ class Uploads:
                 break
         if not first:
             return None
+        if self._files is not None:
+            written = await self._write_directly(target, offset, _prepend(first, body))
+            if written is not None:
+                return written
         try:
             return await self._blobstore.write(
                 target.reference, offset, _prepend(first, body), owner=target.name
@@ -204,6 +229,27 @@ class Uploads:
                 size = await self._current_size(target)
                 raise self._out_of_order(target, size, error.message) from None
             raise self._unknown_if_missing(error, target.reference) from None
+
+    async def _write_directly(
+        self, target: Target, offset: int | None, chunks: AsyncIterator[bytes]
+    ) -> int | None:
+        """Write into the upload's file in the shared directory; None (nothing taken from `chunks`) when
+        the chunk must go to the blobstore instead. 404 if the upload is not this repository's."""
+        assert self._files is not None
+        path = self._files.path(target.reference, target.name)
+        if path is None:  # started on another replica, or before a restart: the blobstore says where
+            path = (await self._session(target)).path
+            if path is None:
+                return None
+        try:
+            return await self._files.write(target.reference, path, offset, chunks)
+        except WrongOffset as wrong:
+            raise self._out_of_order(
+                target,
+                wrong.size,
+                f"chunk starts at {offset} but the upload holds {wrong.size} bytes; "
+                f"send the chunk starting at {wrong.size}",
+            ) from None
 
     async def _finish(
         self, request: Request, target: Target, digest: str, *, offset: int | None, fresh: bool

@@ -12,10 +12,12 @@ class StartUploadRequest(_message.Message):
     def __init__(self, owner: _Optional[str] = ...) -> None: ...
 
 class StartUploadResponse(_message.Message):
-    __slots__ = ("upload_id",)
+    __slots__ = ("upload_id", "path")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
-    def __init__(self, upload_id: _Optional[str] = ...) -> None: ...
+    path: str
+    def __init__(self, upload_id: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
 
 class WriteRequest(_message.Message):
     __slots__ = ("upload_id", "write_offset", "data", "owner", "append")
@@ -46,14 +48,16 @@ class QueryWriteStatusRequest(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class QueryWriteStatusResponse(_message.Message):
-    __slots__ = ("upload_id", "owner", "committed_size")
+    __slots__ = ("upload_id", "owner", "committed_size", "path")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     COMMITTED_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
     owner: str
     committed_size: int
-    def __init__(self, upload_id: _Optional[str] = ..., owner: _Optional[str] = ..., committed_size: _Optional[int] = ...) -> None: ...
+    path: str
+    def __init__(self, upload_id: _Optional[str] = ..., owner: _Optional[str] = ..., committed_size: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...
 
 class CommitUploadRequest(_message.Message):
     __slots__ = ("upload_id", "digest", "owner")
