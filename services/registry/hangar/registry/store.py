@@ -29,11 +29,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeEngine
 
 from hangar.api.registry.v1 import events_pb2
 from hangar.kit.codec import EventCodec
 from hangar.kit.eventstore import Projector, StoredEvent
+from hangar.kit.schema import sorted_text
 from hangar.registry.app import Referrer, StoredManifest
 from hangar.registry.artifact_store import ArtifactSqlViews, project_artifacts, register_artifact_events
 from hangar.registry.domain import (
@@ -53,13 +53,8 @@ from hangar.registry.domain import (
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sorted_text(length: int) -> TypeEngine[str]:
-    """Text compared and ordered byte by byte on every backend (SQLite's BINARY; PostgreSQL's "C")."""
-    return String(length).with_variant(String(length, collation="C"), "postgresql")
-
-
-Name = _sorted_text(255)
-TagName = _sorted_text(128)
+Name = sorted_text(255)
+TagName = sorted_text(128)
 DigestText = String(135)  # sha512:<128 hex>
 MediaType = String(255)
 
