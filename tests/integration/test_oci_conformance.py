@@ -6,8 +6,7 @@ request without a token gets 401 and a challenge, the client exchanges the boots
 realm (Basic `$oauthtoken:<key>`) for a token covering the challenged scope, and retries with `Bearer`.
 Why this suite and not the Go one, and which points Hangar interprets: docs/decisions/0020.
 
-Blob DELETE is not checked here (it is being built separately); neither are blob GET redirects, which the
-client would follow.
+Blob GET redirects are not checked here; the client would follow them.
 """
 
 from __future__ import annotations
@@ -1102,3 +1101,72 @@ def test_management_delete_needs_the_delete_action(hangar: Hangar, client: OciCl
     assert challenge["scope"] == f"repository:{MANAGEMENT_REPO}:delete"
     assert challenge.get("error") == "insufficient_scope"
     assert client.request("GET", f"/v2/{MANAGEMENT_REPO}/manifests/guarded").status_code == 200
+
+
+# -- blob DELETE (decision 0017) ----------------------------------------------------------------------------
+
+BLOB_REPO: Final = f"{MANAGEMENT_REPO}-blobs"
+
+
+def test_management_delete_blob_is_202_then_404_blob_unknown(client: OciClient) -> None:
+    blob = b"deletable " + uuid.uuid4().bytes
+    assert client.push_blob(BLOB_REPO, blob).status_code == 201
+    answer = client.request("DELETE", f"/v2/{BLOB_REPO}/blobs/{sha256(blob)}")
+    assert answer.status_code == 202, answer.text
+    assert_error(client.request("GET", f"/v2/{BLOB_REPO}/blobs/{sha256(blob)}"), 404, "BLOB_UNKNOWN")
+    head = client.request("HEAD", f"/v2/{BLOB_REPO}/blobs/{sha256(blob)}")
+    assert head.status_code == 404
+    assert head.content == b""
+
+
+def test_management_delete_unknown_blob_is_404_blob_unknown(client: OciClient) -> None:
+    assert client.push_blob(BLOB_REPO, b"present " + uuid.uuid4().bytes).status_code == 201
+    answer = client.request("DELETE", f"/v2/{BLOB_REPO}/blobs/{unknown_digest()}")
+    assert_error(answer, 404, "BLOB_UNKNOWN")
+
+
+def test_management_delete_blob_a_manifest_uses_is_409_denied(client: OciClient) -> None:
+    """Hangar's interpretation (0017): a blob a manifest of the repository names stays; delete that first."""
+    _, layer, manifest = client.push_image(BLOB_REPO, "in-use", note="referenced " + uuid.uuid4().hex)
+    error = assert_error(client.request("DELETE", f"/v2/{BLOB_REPO}/blobs/{sha256(layer)}"), 409, "DENIED")
+    assert error["detail"]["reason"] == "BLOB_REFERENCED", error
+    assert sha256(manifest) in error["detail"]["manifests"], error
+    pulled = client.request("GET", f"/v2/{BLOB_REPO}/blobs/{sha256(layer)}", follow_redirects=True)
+    assert pulled.status_code == 200
+    assert pulled.content == layer
+
+
+def test_management_delete_blob_needs_the_delete_action(hangar: Hangar, client: OciClient) -> None:
+    """A token granting pull and push but not delete: 401 insufficient_scope, asking for delete."""
+    blob = b"guarded blob " + uuid.uuid4().bytes
+    assert client.push_blob(BLOB_REPO, blob).status_code == 201
+    token = client.fetch_token(f"{hangar.url}/token", "hangar", [f"repository:{BLOB_REPO}:pull,push"])
+    answer = httpx.delete(
+        f"{hangar.url}/v2/{BLOB_REPO}/blobs/{sha256(blob)}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert_error(answer, 401, "UNAUTHORIZED")
+    challenge = parse_challenge(answer.headers["WWW-Authenticate"])
+    assert challenge["scope"] == f"repository:{BLOB_REPO}:delete"
+    assert challenge.get("error") == "insufficient_scope"
+    assert client.request("HEAD", f"/v2/{BLOB_REPO}/blobs/{sha256(blob)}").status_code == 200
+
+
+@pytest.mark.parametrize("digest", ["sha256:1234", "md5:" + "0" * 32, "latest"])
+def test_management_delete_blob_with_a_malformed_digest_is_400(client: OciClient, digest: str) -> None:
+    assert_error(client.request("DELETE", f"/v2/{BLOB_REPO}/blobs/{digest}"), 400, "DIGEST_INVALID")
+
+
+def test_management_blob_deleted_from_one_repository_is_still_served_from_another(client: OciClient) -> None:
+    """Storage is content-addressed, links are per repository: deleting A's link leaves B's."""
+    first, second = f"{BLOB_REPO}-a", f"{BLOB_REPO}-b"
+    blob = b"shared " + uuid.uuid4().bytes
+    for name in (first, second):
+        assert client.push_blob(name, blob).status_code == 201
+    assert client.request("DELETE", f"/v2/{first}/blobs/{sha256(blob)}").status_code == 202
+    assert_error(client.request("GET", f"/v2/{first}/blobs/{sha256(blob)}"), 404, "BLOB_UNKNOWN")
+    pulled = client.request("GET", f"/v2/{second}/blobs/{sha256(blob)}", follow_redirects=True)
+    assert pulled.status_code == 200
+    assert pulled.content == blob
+    assert client.request("HEAD", f"/v2/{second}/blobs/{sha256(blob)}").status_code == 200
