@@ -16,13 +16,13 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final
 
 import yaml
 
+from hangar.gateway.caches import Lru
 from hangar.gateway.clients.artifacts import UPLOAD_COMPLETE, ArtifactsPort, VersionInfo
 from hangar.gateway.clients.ports import BlobstorePort, RegistryPort
 from hangar.gateway.helm.chart import (
@@ -48,41 +48,6 @@ MAX_DIGESTS: Final = 20_000
 PAGE_SIZE: Final = 1000
 MAX_PAGES: Final = 50
 BUILD_CONCURRENCY: Final = 16
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class Lru(Generic[K, V]):
-    """A bounded map; the least recently used entries go first."""
-
-    def __init__(self, max_entries: int) -> None:
-        self._max = max_entries
-        self._entries: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
-
-    def pop(self, key: K) -> None:
-        self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-    def keys(self) -> list[K]:
-        return list(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 def rfc3339(unix_ms: int) -> str:

@@ -17,13 +17,13 @@ URLs are bearer capabilities: they are never logged, and the cache holds at most
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from typing import Final
 
+from hangar.gateway.caches import Lru
 from hangar.gateway.clients import BlobstorePort
 from hangar.kit.errors import DomainError, NotFound
 
@@ -58,8 +58,7 @@ class BlobRedirects:
         self._clock = clock
         self._reuse_fraction = reuse_fraction
         self._unavailable_ttl = unavailable_ttl
-        self._capacity = capacity
-        self._urls: collections.OrderedDict[str, _Cached] = collections.OrderedDict()
+        self._urls: Lru[str, _Cached] = Lru(capacity)
         self._unavailable_until = float("-inf")
 
     async def location(self, digest: str) -> str | None:
@@ -72,12 +71,11 @@ class BlobRedirects:
             return None
         cached = self._urls.get(digest)
         if cached is not None and now < cached.fresh_until:
-            self._urls.move_to_end(digest)
             return cached.url
         try:
             answer = await self._blobstore.presign_blob(digest)
         except NotFound:
-            self._urls.pop(digest, None)
+            self._urls.pop(digest)
             raise
         except DomainError as error:
             log.warning(
@@ -90,10 +88,7 @@ class BlobRedirects:
         if answer is None:
             self._pause(now)
             return None
-        self._urls[digest] = _Cached(answer.url, now + answer.expires_in * self._reuse_fraction)
-        self._urls.move_to_end(digest)
-        while len(self._urls) > self._capacity:
-            self._urls.popitem(last=False)
+        self._urls.put(digest, _Cached(answer.url, now + answer.expires_in * self._reuse_fraction))
         return answer.url
 
     def _pause(self, now: float) -> None:

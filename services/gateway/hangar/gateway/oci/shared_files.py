@@ -23,7 +23,6 @@ digest verification and the index: it says where a blob's file lies (`LocateBlob
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import logging
 import os
@@ -33,6 +32,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Final
 
+from hangar.gateway.caches import Lru
 from hangar.gateway.clients import BlobstorePort
 from hangar.kit.errors import DomainError, NotFound
 
@@ -158,8 +158,7 @@ class SharedBlobFiles:
         self._root = root
         self._clock = clock
         self._unavailable_ttl = unavailable_ttl
-        self._capacity = capacity
-        self._paths: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._paths: Lru[str, str] = Lru(capacity)
         self._unavailable_until = float("-inf")
 
     def locate_early(self, digest: str) -> asyncio.Task[str | None] | None:
@@ -208,7 +207,6 @@ class SharedBlobFiles:
             return None
         cached = self._paths.get(digest)
         if cached is not None:
-            self._paths.move_to_end(digest)
             return cached
         try:
             location = await self._blobstore.locate_blob(digest)
@@ -230,13 +228,11 @@ class SharedBlobFiles:
         except Unusable as error:
             log.warning("blob %s is streamed from the blobstore: %s", digest, error)
             return None
-        self._paths[digest] = location.path
-        while len(self._paths) > self._capacity:
-            self._paths.popitem(last=False)
+        self._paths.put(digest, location.path)
         return location.path
 
     def _forget(self, digest: str) -> None:
-        self._paths.pop(digest, None)
+        self._paths.pop(digest)
 
     def _pause(self, now: float) -> None:
         self._unavailable_until = now + self._unavailable_ttl
