@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from kit_events import BlobLinked, TagMoved, make_codec
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.kit import context, schema
 from hangar.kit.db import Database
@@ -21,7 +21,7 @@ def factory(db: Database, *projectors: object) -> UnitOfWorkFactory:
 
 
 async def count(db: Database, table: object) -> int:
-    async with db.session() as session:
+    async with db.read_engine.connect() as session:
         return int((await session.execute(select(func.count()).select_from(table))).scalar_one())  # type: ignore[arg-type]
 
 
@@ -88,7 +88,7 @@ async def test_concurrent_appends_to_one_stream_let_exactly_one_win(db: Database
 async def test_projection_and_outbox_are_written_in_the_same_transaction(db: Database) -> None:
     seen: list[str] = []
 
-    async def project(session: AsyncSession, stored: StoredEvent) -> None:
+    async def project(session: AsyncConnection, stored: StoredEvent) -> None:
         assert session.in_transaction()
         seen.append(stored.event_id)
 
@@ -97,7 +97,7 @@ async def test_projection_and_outbox_are_written_in_the_same_transaction(db: Dat
         stored = await u.events.append("repo-a", 0, [TagMoved("a/b", "1", "sha256:x")])
         await u.commit()
     assert seen == [stored[0].event_id]
-    async with db.session() as session:
+    async with db.read_engine.connect() as session:
         row = (await session.execute(select(schema.outbox))).mappings().one()
     assert row["event_id"] == stored[0].event_id
     assert row["subject"] == "hangar.registry.TagMoved"
@@ -106,7 +106,7 @@ async def test_projection_and_outbox_are_written_in_the_same_transaction(db: Dat
 
 
 async def test_a_failing_projection_leaves_no_event_and_no_outbox_row(db: Database) -> None:
-    async def broken(session: AsyncSession, stored: StoredEvent) -> None:
+    async def broken(session: AsyncConnection, stored: StoredEvent) -> None:
         raise RuntimeError("projection failed")
 
     uow = factory(db, broken)
@@ -149,7 +149,7 @@ async def test_private_fields_stay_in_the_store_and_out_of_the_outbox(db: Databa
     assert loaded.event == BlobLinked("a/b", "sha256:x", 42)
     from hangar.api.registry.v1 import events_pb2
 
-    async with db.session() as session:
+    async with db.read_engine.connect() as session:
         payload = (await session.execute(select(schema.outbox.c.payload))).scalar_one()
     published = events_pb2.BlobLinked.FromString(payload)
     assert published.digest == "sha256:x" and published.size == 0

@@ -55,7 +55,7 @@ async def test_relay_publishes_each_event_with_its_id_and_marks_it_published(
     assert await relay.publish_pending() == 0
     assert await stream_messages(js, stream) == 3
     msg = await js.get_msg(stream, seq=1)
-    async with db.session() as session:
+    async with db.read_engine.connect() as session:
         rows = (await session.execute(select(schema.outbox).order_by(schema.outbox.c.id))).mappings().all()
     assert msg.headers["Nats-Msg-Id"] == rows[0]["event_id"]
     assert msg.subject == f"{prefix}.registry.TagMoved"
@@ -109,7 +109,7 @@ async def test_unpublished_rows_stay_pending_when_nats_refuses_them(db: Database
     await append_tags(uow, "repo-1", ["1"])
     with pytest.raises(Exception):  # noqa: B017 - nats names the error; the contract is the row's state
         await OutboxRelay(db, js).publish_pending()
-    async with db.session() as session:
+    async with db.read_engine.connect() as session:
         row = (await session.execute(select(schema.outbox))).mappings().one()
     assert row["status"] == "pending"
     assert row["attempts"] == 1
@@ -158,7 +158,7 @@ async def test_consumer_applies_each_effect_once_despite_failures_and_duplicates
         consumer.stop()
         await asyncio.wait_for(task, 10)
     assert sorted(effects) == ["1", "2"]
-    async with db.session() as session:
+    async with db.read_engine.connect() as session:
         processed = (
             await session.execute(
                 select(schema.inbox.c.event_id).where(schema.inbox.c.consumer == consumer.name)

@@ -34,7 +34,7 @@ async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
 async def revision(url: str) -> str:
     db = Database(url)
     try:
-        async with db.session() as session:
+        async with db.read_engine.connect() as session:
             return str((await session.execute(text("SELECT version_num FROM alembic_version"))).scalar())
     finally:
         await db.dispose()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.keys.app import App
 from hangar.keys.domain import ApiKey, KeyIssued, KeyScope, KeySecret, KeyStatus
@@ -33,7 +33,7 @@ _ks0001_api_keys = sa.table(
 )
 
 
-async def _ks0001_projection(session: AsyncSession, stored: StoredEvent) -> None:
+async def _ks0001_projection(session: AsyncConnection, stored: StoredEvent) -> None:
     event = stored.event
     assert isinstance(event, KeyIssued)
     await session.execute(

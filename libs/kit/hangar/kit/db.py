@@ -6,7 +6,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from hangar.kit import sqlite_inline
+
+#: How long a SQLite writer waits for the database's one write connection before giving up.
+WRITE_WAIT_SECONDS = 60.0
 
 
 class Database:
@@ -23,18 +28,22 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.is_postgres = parsed.get_backend_name() == "postgresql"
         if self.is_sqlite:
-            self.engine = _sqlite_engine(url, immediate=True)
+            # One write connection: a second writer of this process waits for it in the pool instead of
+            # blocking the event loop on SQLite's write lock (sqlite_inline runs statements on the loop).
+            self.engine = _sqlite_engine(
+                url, immediate=True, pool_size=1, max_overflow=0, pool_timeout=WRITE_WAIT_SECONDS
+            )
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
             self.engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self.read_engine = self.engine
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
-    def session(self, *, readonly: bool = False) -> AsyncSession:
-        return (self.read_sessions if readonly else self.sessions)()
+    async def connect(self, *, readonly: bool = False) -> AsyncConnection:
+        """A connection from the write engine (or, `readonly`, the read engine); the caller begins and
+        closes it."""
+        return await (self.read_engine if readonly else self.engine).connect()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -42,8 +51,8 @@ class Database:
             await self.read_engine.dispose()
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+def _sqlite_engine(url: str, *, immediate: bool, **pool: Any) -> AsyncEngine:
+    engine = create_async_engine(sqlite_inline.inline_url(url), connect_args={"timeout": 30}, **pool)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

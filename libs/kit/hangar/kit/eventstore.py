@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.kit import context, schema, tracing
 from hangar.kit.codec import EventCodec
@@ -38,7 +38,7 @@ class StoredEvent:
 
 
 #: A projection: updates read-model tables from one stored event, inside the appending transaction.
-Projector = Callable[[AsyncSession, StoredEvent], Awaitable[None]]
+Projector = Callable[[AsyncConnection, StoredEvent], Awaitable[None]]
 
 
 class EventStore:
@@ -46,7 +46,7 @@ class EventStore:
 
     def __init__(
         self,
-        session: AsyncSession,
+        session: AsyncConnection,
         codec: EventCodec,
         *,
         subject_prefix: str,
@@ -97,7 +97,9 @@ class EventStore:
                 )
             except IntegrityError as exc:
                 raise ConcurrencyConflict(f"stream {stream_id} was appended to concurrently") from exc
-            position = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+            primary_key = result.inserted_primary_key
+            assert primary_key is not None
+            position = int(primary_key[0])
             record = StoredEvent(
                 event_id, stream_id, expected_version + offset, position, entry.name, event, meta, now
             )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.kit import schema
 
 
 class Inbox:
-    def __init__(self, session: AsyncSession, consumer: str) -> None:
+    def __init__(self, session: AsyncConnection, consumer: str) -> None:
         self._session = session
         self._consumer = consumer
 

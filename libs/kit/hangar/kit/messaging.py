@@ -100,7 +100,7 @@ class OutboxRelay:
         the same commit; then the failure is raised for the caller to back off.
         """
         failure: Exception | None = None
-        async with self._db.session() as session, session.begin():
+        async with self._db.engine.begin() as session:
             query = (
                 select(
                     schema.outbox.c.id,

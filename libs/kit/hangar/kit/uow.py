@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.kit.codec import EventCodec
 from hangar.kit.db import Database
@@ -18,13 +18,14 @@ from hangar.kit.inbox import Inbox
 
 V = TypeVar("V")
 #: Builds a service's read-model queries (its `views`) on the session of a unit of work.
-ViewsFactory = Callable[[AsyncSession], Any]
+ViewsFactory = Callable[[AsyncConnection], Any]
 
 
 class UnitOfWork(Generic[V]):
     """`async with uow:` opens a transaction; `await uow.commit()` commits; leaving without commit rolls back.
 
-    `uow.events` is the event store, `uow.views` the service's read models: both on the same transaction.
+    `uow.events` is the event store, `uow.views` the service's read models: both on the same transaction,
+    held by `uow.session`, a Core connection (every query is a Core statement: no ORM session to pay for).
     """
 
     def __init__(
@@ -46,10 +47,10 @@ class UnitOfWork(Generic[V]):
         self._projectors = projectors
         self._readonly = readonly
         self._on_commit = on_commit
-        self._session: AsyncSession | None = None
+        self._session: AsyncConnection | None = None
 
     @property
-    def session(self) -> AsyncSession:
+    def session(self) -> AsyncConnection:
         if self._session is None:
             raise RuntimeError("the unit of work is not open")
         return self._session
@@ -73,8 +74,13 @@ class UnitOfWork(Generic[V]):
 
     async def __aenter__(self) -> UnitOfWork[V]:
         self._views = None
-        self._session = self._db.session(readonly=self._readonly)
-        await self._session.begin()
+        connection = await self._db.connect(readonly=self._readonly)
+        try:
+            await connection.begin()
+        except BaseException:
+            await connection.close()
+            raise
+        self._session = connection
         return self
 
     async def __aexit__(

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, String, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.api.blobstore.v1 import events_pb2
 from hangar.blobstore.app import BlobView, UploadView
@@ -81,7 +81,7 @@ def codec() -> EventCodec:
 # -- projectors ----------------------------------------------------------------------------------------
 
 
-async def project_upload_sessions(session: AsyncSession, stored: StoredEvent) -> None:
+async def project_upload_sessions(session: AsyncConnection, stored: StoredEvent) -> None:
     event = stored.event
     if isinstance(event, UploadStarted):
         await session.execute(
@@ -102,7 +102,7 @@ async def project_upload_sessions(session: AsyncSession, stored: StoredEvent) ->
         )
 
 
-async def project_blobs(session: AsyncSession, stored: StoredEvent) -> None:
+async def project_blobs(session: AsyncConnection, stored: StoredEvent) -> None:
     event = stored.event
     if isinstance(event, BlobStored):
         # Whatever `new_content` says, the row may be missing (content stored before a crash kept its event
@@ -114,7 +114,7 @@ async def project_blobs(session: AsyncSession, stored: StoredEvent) -> None:
         )
 
 
-async def project_blob_collection(session: AsyncSession, stored: StoredEvent) -> None:
+async def project_blob_collection(session: AsyncConnection, stored: StoredEvent) -> None:
     event = stored.event
     at = stored.recorded_at
     if isinstance(event, BlobCondemned):
@@ -136,7 +136,7 @@ async def project_blob_collection(session: AsyncSession, stored: StoredEvent) ->
         .where(blob_collection.c.digest == event.digest)
         .values(**values, updated_at=at)
     )
-    if updated.rowcount == 0:  # type: ignore[attr-defined]
+    if updated.rowcount == 0:
         await session.execute(
             blob_collection.insert().values(digest=event.digest, **{"generation": 0, **values}, updated_at=at)
         )
@@ -145,8 +145,8 @@ async def project_blob_collection(session: AsyncSession, stored: StoredEvent) ->
 PROJECTORS: Final[tuple[Projector, ...]] = (project_upload_sessions, project_blobs, project_blob_collection)
 
 
-def _insert_ignoring_duplicates(session: AsyncSession, table: Table, **values: Any) -> Any:
-    dialect = session.get_bind().dialect.name
+def _insert_ignoring_duplicates(session: AsyncConnection, table: Table, **values: Any) -> Any:
+    dialect = session.dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table).values(**values).on_conflict_do_nothing()
     if dialect == "sqlite":
@@ -160,7 +160,7 @@ def _insert_ignoring_duplicates(session: AsyncSession, table: Table, **values: A
 class SqlViews:
     """`app.Views` on the session of a unit of work."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def upload(self, upload_id: str) -> UploadView | None:

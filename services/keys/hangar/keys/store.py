@@ -30,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.api.keys.v1 import events_pb2
 from hangar.keys.domain import (
@@ -131,11 +131,11 @@ def scopes_from_json(value: Any) -> tuple[KeyScope, ...]:
 # -- projection -------------------------------------------------------------------------------------------
 
 
-async def _set(session: AsyncSession, key_id: str, *where: Any, **values: Any) -> None:
+async def _set(session: AsyncConnection, key_id: str, *where: Any, **values: Any) -> None:
     await session.execute(update(api_keys).where(api_keys.c.key_id == key_id, *where).values(**values))
 
 
-async def project_keys(session: AsyncSession, stored: StoredEvent) -> None:
+async def project_keys(session: AsyncConnection, stored: StoredEvent) -> None:
     """Keep `api_keys` in step with the key events, in the appending transaction."""
     match stored.event:
         case KeyIssued() as event:
@@ -235,7 +235,7 @@ _LISTING_ORDER = (api_keys.c.created_at, api_keys.c.key_id)
 class SqlViews:
     """`hangar.keys.app.Views` over the `api_keys` table, on the session of one unit of work."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def _one(self, *where: Any) -> KeyView | None:
@@ -329,8 +329,7 @@ class SqlViews:
     async def _advisory_lock(self, name: str) -> None:
         # SQLite: write transactions begin IMMEDIATE and so already run one at a time (decision 0003).
         # PostgreSQL: a transaction-scoped advisory lock makes count-then-insert atomic.
-        bind = self._session.bind
-        if bind is not None and bind.dialect.name == "postgresql":
+        if self._session.dialect.name == "postgresql":
             await self._session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"), {"lock": name}
             )
@@ -353,4 +352,4 @@ class SqlViews:
             )
             .values(last_used_at=at.astimezone(UTC))
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)

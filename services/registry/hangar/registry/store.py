@@ -28,7 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.api.registry.v1 import events_pb2
 from hangar.kit.codec import EventCodec
@@ -146,7 +146,7 @@ def codec() -> EventCodec:
 # -- projection -------------------------------------------------------------------------------------------
 
 
-async def project_registry(session: AsyncSession, stored: StoredEvent) -> None:
+async def project_registry(session: AsyncConnection, stored: StoredEvent) -> None:
     """Keep the read models in step with the registry events, in the appending transaction."""
     at = stored.recorded_at
     match stored.event:
@@ -247,7 +247,7 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
 class SqlViews(ArtifactSqlViews):
     """`hangar.registry.app.Views` over the read-model tables, on the session of one unit of work."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def repository_kind(self, repository: str) -> str | None:
@@ -266,7 +266,7 @@ class SqlViews(ArtifactSqlViews):
     async def lock_blob_usage(self, digest: str) -> None:
         # A transaction-scoped advisory lock on PostgreSQL (there is no row to lock before a digest's first
         # link); SQLite's write transactions already run one at a time.
-        if self._session.get_bind().dialect.name == "postgresql":
+        if self._session.dialect.name == "postgresql":
             hashed = hashlib.sha256(f"blobusage:{digest}".encode()).digest()
             key = int.from_bytes(hashed[:8], "big", signed=True)
             await self._session.execute(select(func.pg_advisory_xact_lock(key)))

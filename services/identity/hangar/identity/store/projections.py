@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.identity.domain import (
     InvitationAccepted,
@@ -54,7 +54,7 @@ AUDITED: tuple[type[DomainEvent], ...] = (
 _MESSAGES = {domain: (message, private) for domain, message, private in EVENT_TYPES}
 
 
-async def _insert_unique(session: AsyncSession, table: Table, what: str, **values: object) -> None:
+async def _insert_unique(session: AsyncConnection, table: Table, what: str, **values: object) -> None:
     """Insert a row whose uniqueness the app checked first; a duplicate means a concurrent writer won.
 
     Raising ConcurrencyConflict makes the command retry, see the winner's row, and decide again (reuse the
@@ -66,7 +66,7 @@ async def _insert_unique(session: AsyncSession, table: Table, what: str, **value
         raise ConcurrencyConflict(f"{what} was created concurrently") from exc
 
 
-async def project(session: AsyncSession, stored: StoredEvent) -> None:
+async def project(session: AsyncConnection, stored: StoredEvent) -> None:
     """Keep orgs, users, teams, memberships, invitations, credentials and sessions in step with one event."""
     event = stored.event
     if isinstance(event, OrgCreated):
@@ -122,7 +122,7 @@ async def project(session: AsyncSession, stored: StoredEvent) -> None:
         await _project_credentials(session, stored)
 
 
-async def _project_credentials(session: AsyncSession, stored: StoredEvent) -> None:
+async def _project_credentials(session: AsyncConnection, stored: StoredEvent) -> None:
     """Invitations, passwords and sessions."""
     event = stored.event
     if isinstance(event, UserInvited):
@@ -173,7 +173,7 @@ async def _project_credentials(session: AsyncSession, stored: StoredEvent) -> No
         )
 
 
-async def project_audit(session: AsyncSession, stored: StoredEvent) -> None:
+async def project_audit(session: AsyncConnection, stored: StoredEvent) -> None:
     """Add an org-scoped identity event to its org's audit log: public fields only, with the metadata the
     event store recorded (actor, correlation and causation ids, time)."""
     event = stored.event
@@ -197,7 +197,7 @@ async def project_audit(session: AsyncSession, stored: StoredEvent) -> None:
     )
 
 
-async def _org_of(session: AsyncSession, event: DomainEvent) -> str:
+async def _org_of(session: AsyncConnection, event: DomainEvent) -> str:
     if isinstance(event, OrgCreated):
         return event.name
     if isinstance(event, TeamCreated):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, delete, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.identity.app import AuditEvent, AuditQuery, OrgView, SessionRecord, UserDetails, UserView
 from hangar.identity.domain import Membership, Role
@@ -57,7 +57,7 @@ def _audit_event(row: Row[Any]) -> AuditEvent:
 class SqlViews:
     """The identity read models on one session (implements `hangar.identity.app.Views`)."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def org_by_name(self, name: str) -> OrgView | None:
@@ -156,7 +156,7 @@ class SqlViews:
         result = await self._session.execute(
             delete(sessions).where(sessions.c.expires_at < moment.astimezone(UTC))
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)
 
     # -- the audit log --------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.api.registry.v1 import artifact_events_pb2
 from hangar.kit.codec import EventCodec
@@ -60,13 +60,13 @@ def register_artifact_events(codec: EventCodec) -> None:
     codec.register(RepositoryKindChanged, artifact_events_pb2.RepositoryKindChanged)
 
 
-async def _touch(session: AsyncSession, repository: str, at: datetime) -> None:
+async def _touch(session: AsyncConnection, repository: str, at: datetime) -> None:
     await session.execute(
         update(repository_info).where(repository_info.c.name == repository).values(updated_at=at)
     )
 
 
-async def _put_file(session: AsyncSession, event: Any, at: datetime, **values: Any) -> None:
+async def _put_file(session: AsyncConnection, event: Any, at: datetime, **values: Any) -> None:
     where = (
         version_files.c.repository == event.repository,
         version_files.c.version == event.version,
@@ -80,7 +80,7 @@ async def _put_file(session: AsyncSession, event: Any, at: datetime, **values: A
     )
 
 
-async def project_artifacts(session: AsyncSession, stored: StoredEvent) -> None:
+async def project_artifacts(session: AsyncConnection, stored: StoredEvent) -> None:
     """Keep the artifact read models in step with the registry events, in the appending transaction."""
     at = stored.recorded_at
     match stored.event:

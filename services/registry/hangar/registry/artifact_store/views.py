@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import case, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.registry.artifact_store.tables import (
     _blobs,
@@ -65,7 +65,7 @@ _PLAIN_PATTERN = re.compile(r"[^\[\]]*")
 class ArtifactSqlViews:
     """`hangar.registry.artifacts.ArtifactViews` over the tables above (mixed into store.SqlViews)."""
 
-    _session: AsyncSession
+    _session: AsyncConnection
 
     def _repository_query(self) -> Any:
         committed = (
