@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 
 class JsonLinesSpanExporter(SpanExporter):
@@ -55,8 +56,17 @@ class JsonLinesSpanExporter(SpanExporter):
 
 
 def setup_tracing(service_name: str, *, otlp_endpoint: str = "", trace_file: str = "") -> TracerProvider:
-    """Install this process's tracer provider (OpenTelemetry's API keeps it process-wide by design)."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    """Install this process's tracer provider (OpenTelemetry's API keeps it process-wide by design).
+
+    Without an exporter nothing is sampled: spans still carry trace context from caller to callee (W3C
+    `traceparent` in gRPC metadata and NATS headers) but record nothing, so a request pays no attributes,
+    events or formatted tracebacks for spans nobody would read.
+    """
+    exporting = bool(otlp_endpoint or trace_file)
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=None if exporting else ALWAYS_OFF,
+    )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
