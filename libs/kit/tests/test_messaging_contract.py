@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from kit_events import TagMoved, make_codec
+from nats.js.errors import NotFoundError
 from sqlalchemy import select
 
 from hangar.api.registry.v1 import events_pb2
@@ -165,3 +166,56 @@ async def test_consumer_applies_each_effect_once_despite_failures_and_duplicates
             )
         ).all()
     assert len(processed) == 2
+
+
+async def test_events_a_subscription_does_not_apply_to_are_acked_without_a_unit_of_work(
+    db: Database, jetstream: Any
+) -> None:
+    js, stream, prefix = jetstream
+    await messaging.ensure_stream(js, stream, prefix)
+    uow = UnitOfWorkFactory(db, make_codec(), subject_prefix=prefix)
+    await append_tags(uow, "repo-1", ["skip-1", "keep", "skip-2"])
+    assert await OutboxRelay(db, js).publish_pending() == 3
+    handled: list[str] = []
+
+    async def handler(event: ReceivedEvent, unit: UnitOfWork) -> None:
+        assert isinstance(event.message, events_pb2.TagMoved)
+        handled.append(event.message.tag)
+
+    consumer = EventConsumer(
+        js,
+        uow,
+        name=testing.unique_name("consumer"),
+        stream=stream,
+        subject_prefix=prefix,
+        subscriptions=[
+            Subscription(
+                "hangar.registry.v1.TagMoved",
+                events_pb2.TagMoved,
+                handler,
+                applies=lambda message: not message.tag.startswith("skip"),
+            )
+        ],
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        # every message is acknowledged: nothing is left for the durable consumer to deliver
+        async def all_acked() -> bool:
+            try:
+                info = await js.consumer_info(stream, consumer.name)
+            except NotFoundError:  # not created yet
+                return False
+            return info.num_ack_pending == 0 and info.num_pending == 0 and info.delivered.stream_seq == 3
+
+        await testing.eventually(all_acked, within=15)
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 10)
+    assert handled == ["keep"]
+    async with db.read_engine.connect() as session:
+        processed = (
+            await session.execute(
+                select(schema.inbox.c.event_id).where(schema.inbox.c.consumer == consumer.name)
+            )
+        ).all()
+    assert len(processed) == 1  # the skipped events took no inbox row

@@ -241,12 +241,26 @@ async def test_malformed_reports_are_terminated_not_retried(app: App, uow: UnitO
         async with uow() as unit:
             with pytest.raises(PermanentFailure):
                 await routes[kind].handler(ReceivedEvent("e", kind, message, {}), unit)
-    # A link that is not the first one anywhere changes nothing garbage collection keeps.
-    async with uow() as unit:
-        second = registry_events.BlobReferenced(digest=sha256(CONTENT), repositories=2, generation=9)
-        await routes["BlobReferenced"].handler(ReceivedEvent("e2", "BlobReferenced", second, {}), unit)
-        await unit.commit()
-    assert await state(uow, sha256(CONTENT)) is None
+
+
+def test_only_a_first_link_after_an_orphaning_reaches_the_handler(app: App) -> None:
+    """The consumer skips (acknowledges without a transaction) link reports that cannot matter: a link that
+    is not the first one anywhere, and a digest's very first usage event (generation 1), which no orphan
+    report can precede."""
+    route = {s.event_type.rsplit(".", 1)[-1]: s for s in subscriptions(app)}["BlobReferenced"]
+    assert route.applies is not None
+
+    def applies(repositories: int, generation: int) -> bool:
+        assert route.applies is not None
+        message = registry_events.BlobReferenced(
+            digest=sha256(CONTENT), repositories=repositories, generation=generation
+        )
+        return route.applies(message)
+
+    assert not applies(2, 9)
+    assert not applies(1, 1)
+    assert applies(1, 2)
+    assert applies(1, 0)  # malformed: the handler terminates it
 
 
 async def test_uploads_racing_sweeps_never_leave_a_stored_blob_without_its_bytes(

@@ -158,11 +158,16 @@ Handler = Callable[[ReceivedEvent, UnitOfWork[Any]], Awaitable[None]]
 
 @dataclasses.dataclass(frozen=True)
 class Subscription:
-    """Route events of one stable type name (hangar.identity.v1.UserRemoved) to a handler."""
+    """Route events of one stable type name (hangar.identity.v1.UserRemoved) to a handler.
+
+    `applies`, when given, says from the message alone whether the handler has anything to do: events it
+    refuses are acknowledged without a unit of work (no transaction, no inbox row).
+    """
 
     event_type: str
     message: type[Message]
     handler: Handler
+    applies: Callable[[Any], bool] | None = None
 
 
 class EventConsumer:
@@ -263,7 +268,8 @@ class EventConsumer:
             try:
                 message = route.message()
                 message.ParseFromString(msg.data)
-                await self._apply(ReceivedEvent(event_id, event_type, message, headers), route.handler)
+                if route.applies is None or route.applies(message):
+                    await self._apply(ReceivedEvent(event_id, event_type, message, headers), route.handler)
             except (PermanentFailure, DecodeError):
                 log.exception(
                     "consumer %s: event %s can never be processed; terminating it", self.name, event_id

@@ -29,12 +29,9 @@ def subscriptions(app: App) -> list[Subscription]:
             raise PermanentFailure(f"BlobOrphaned {event.event_id}: {invalid.message}") from invalid
 
     async def on_blob_referenced(event: ReceivedEvent, uow: UnitOfWork[Any]) -> None:
-        """A repository links the digest. Only the first (repositories == 1) can follow an orphaning; the
-        others change nothing garbage collection keeps."""
+        """A repository links the digest again after an orphaning (see `may_follow_an_orphaning`)."""
         message = event.message
         assert isinstance(message, registry_events.BlobReferenced)
-        if message.repositories != 1:
-            return
         if message.generation <= 0:
             raise PermanentFailure(f"BlobReferenced {event.event_id} has no generation")
         try:
@@ -44,5 +41,18 @@ def subscriptions(app: App) -> list[Subscription]:
 
     return [
         Subscription(BLOB_ORPHANED, registry_events.BlobOrphaned, on_blob_orphaned),
-        Subscription(BLOB_REFERENCED, registry_events.BlobReferenced, on_blob_referenced),
+        Subscription(
+            BLOB_REFERENCED,
+            registry_events.BlobReferenced,
+            on_blob_referenced,
+            applies=may_follow_an_orphaning,
+        ),
     ]
+
+
+def may_follow_an_orphaning(message: registry_events.BlobReferenced) -> bool:
+    """Whether a link report can matter to garbage collection: only the first repository to link a digest
+    (repositories == 1) can follow an orphaning, and not at generation 1, the digest's very first usage
+    event, which no orphan report can precede (generations start at 1). Every new blob's first link is
+    therefore acknowledged without a transaction or an event."""
+    return message.repositories == 1 and message.generation != 1
