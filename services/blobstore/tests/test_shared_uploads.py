@@ -168,3 +168,114 @@ async def test_a_write_cancelled_while_its_thread_runs_leaves_the_hasher_where_t
     size = await backend.append(upload_id, await backend.upload_size(upload_id), stream(rest))
     assert size == len(first) + len(rest)
     assert await backend.commit(upload_id, sha256_of(first + rest)) == (size, True)
+
+
+def written(size: int, data: bytes) -> pb.WrittenHash:
+    return pb.WrittenHash(size=size, sha256=hashlib.sha256(data).hexdigest())
+
+
+async def test_a_writer_that_hashed_every_byte_it_wrote_spares_the_commit_reading_the_file(
+    tmp_path: Path, make_stub: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hangar.blobstore import filesystem
+
+    root = tmp_path / "blobs"
+    data = os.urandom(200_000)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    hashed: list[int] = []
+    original = filesystem._hash_file
+
+    def spy(fd: int, algorithm: str, size: int, **kwargs: Any) -> Any:
+        hashed.append(size)
+        return original(fd, algorithm, size, **kwargs)
+
+    monkeypatch.setattr(filesystem, "_hash_file", spy)
+    async for stub in make_stub(FilesystemBackend(root)):
+        started = await stub.StartUpload(pb.StartUploadRequest(owner="demo/app"))
+        write_into(root, started.path, data)
+        committed = await stub.CommitUpload(
+            pb.CommitUploadRequest(
+                upload_id=started.upload_id, digest=digest, written_hash=written(len(data), data)
+            )
+        )
+        assert (committed.digest, committed.size) == (digest, len(data))
+        located = await stub.LocateBlob(pb.LocateBlobRequest(digest=digest))
+        assert (root / located.path).read_bytes() == data
+    assert hashed == []  # the file was not read again
+
+
+async def test_a_written_hash_that_does_not_match_the_digest_refuses_the_commit(
+    tmp_path: Path, make_stub: Callable[..., Any]
+) -> None:
+    """The written hash is what the commit verifies: a writer's hash of other bytes is a mismatch, and
+    nothing is stored."""
+    root = tmp_path / "blobs"
+    data = os.urandom(10_000)
+    async for stub in make_stub(FilesystemBackend(root)):
+        started = await stub.StartUpload(pb.StartUploadRequest(owner="demo/app"))
+        write_into(root, started.path, data)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.CommitUpload(
+                pb.CommitUploadRequest(
+                    upload_id=started.upload_id,
+                    digest="sha256:" + hashlib.sha256(data).hexdigest(),
+                    written_hash=written(len(data), b"other bytes"),
+                )
+            )
+        assert error_code(refused.value) == "DIGEST_INVALID"
+        assert not (root / started.path).exists()
+
+
+async def test_a_written_hash_of_fewer_bytes_than_the_upload_holds_is_ignored(
+    tmp_path: Path, make_stub: Callable[..., Any]
+) -> None:
+    """Another writer (a Write over gRPC, another gateway) added bytes after the hashing writer: the file is
+    hashed as without the claim, and a sha512 commit never uses one."""
+    root = tmp_path / "blobs"
+    first, second = os.urandom(40_000), os.urandom(30_000)
+    async for stub in make_stub(FilesystemBackend(root)):
+        started = await stub.StartUpload(pb.StartUploadRequest(owner="demo/app"))
+        write_into(root, started.path, first + second)
+        committed = await stub.CommitUpload(
+            pb.CommitUploadRequest(
+                upload_id=started.upload_id,
+                digest="sha256:" + hashlib.sha256(first + second).hexdigest(),
+                written_hash=written(len(first), first),
+            )
+        )
+        assert committed.size == len(first) + len(second)
+
+        other = await stub.StartUpload(pb.StartUploadRequest(owner="demo/app"))
+        write_into(root, other.path, first)
+        committed = await stub.CommitUpload(
+            pb.CommitUploadRequest(
+                upload_id=other.upload_id,
+                digest="sha512:" + hashlib.sha512(first).hexdigest(),
+                written_hash=written(len(first), b"not these bytes"),
+            )
+        )
+        assert committed.digest == "sha512:" + hashlib.sha512(first).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("size", "sha256"),
+    [(-1, "0" * 64), (5, "ABC"), (5, "A" * 64), (5, "")],
+)
+async def test_a_malformed_written_hash_is_invalid_and_the_upload_stays_open(
+    tmp_path: Path, make_stub: Callable[..., Any], size: int, sha256: str
+) -> None:
+    root = tmp_path / "blobs"
+    async for stub in make_stub(FilesystemBackend(root)):
+        started = await stub.StartUpload(pb.StartUploadRequest(owner="demo/app"))
+        write_into(root, started.path, b"12345")
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.CommitUpload(
+                pb.CommitUploadRequest(
+                    upload_id=started.upload_id,
+                    digest="sha256:" + hashlib.sha256(b"12345").hexdigest(),
+                    written_hash=pb.WrittenHash(size=size, sha256=sha256),
+                )
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        status = await stub.QueryWriteStatus(pb.QueryWriteStatusRequest(upload_id=started.upload_id))
+        assert status.committed_size == 5

@@ -11,7 +11,7 @@ from hangar.api.blobstore.v1 import blobstore_pb2, blobstore_pb2_grpc
 from hangar.api.identity.v1 import identity_pb2, identity_pb2_grpc, types_pb2
 from hangar.api.keys.v1 import keys_pb2, keys_pb2_grpc
 from hangar.api.registry.v1 import registry_pb2, registry_pb2_grpc
-from hangar.gateway.clients import BlobstoreClient, IdentityClient, KeysClient, RegistryClient
+from hangar.gateway.clients import BlobstoreClient, IdentityClient, KeysClient, RegistryClient, WrittenHash
 from hangar.gateway.clients.blobstore import WRITE_MESSAGE_BYTES, _write_requests, write_request
 from hangar.kit.errors import DomainError, InvalidArgument, NotFound, OutOfRange, Unauthenticated
 from hangar.kit.grpcio import GrpcServer, channel
@@ -24,6 +24,7 @@ class Blobstore(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: ignore[mi
         self.messages: list[tuple[str, int, int, str]] = []
         self.data = bytearray()
         self.refuse_after_first = False
+        self.commits: list[Any] = []
 
     async def Write(self, request_iterator: AsyncIterable[Any], context: Any) -> Any:
         async for request in request_iterator:
@@ -43,6 +44,7 @@ class Blobstore(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: ignore[mi
             yield blobstore_pb2.ReadResponse(data=bytes(self.data[start : min(start + MiB, end)]))
 
     async def CommitUpload(self, request: Any, context: Any) -> Any:
+        self.commits.append(request)
         raise InvalidArgument("digest mismatch", code="DIGEST_INVALID")
 
     async def QueryWriteStatus(self, request: Any, context: Any) -> Any:
@@ -166,6 +168,16 @@ async def test_a_refused_commit_keeps_its_code(servers: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgument) as refused:
         await BlobstoreClient(servers["channel"]).commit_upload("up1", "sha256:x", owner="demo/hello")
     assert refused.value.code == "DIGEST_INVALID"
+
+
+async def test_a_commit_carries_the_writers_hash_only_when_there_is_one(servers: dict[str, Any]) -> None:
+    client = BlobstoreClient(servers["channel"])
+    for written in (None, WrittenHash(5, "ab" * 32)):
+        with pytest.raises(InvalidArgument):
+            await client.commit_upload("up1", "sha256:x", owner="demo/hello", written=written)
+    without, with_hash = servers["blobstore"].commits
+    assert not without.HasField("written_hash")
+    assert (with_hash.written_hash.size, with_hash.written_hash.sha256) == (5, "ab" * 32)
 
 
 async def test_upload_status_names_its_owner(servers: dict[str, Any]) -> None:

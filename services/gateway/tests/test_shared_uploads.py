@@ -15,9 +15,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hangar.gateway.app import create_app
-from hangar.gateway.clients import UploadStatus
+from hangar.gateway.clients import UploadStatus, WrittenHash
 from hangar.gateway.oci.shared_files import Unusable
-from hangar.gateway.oci.shared_uploads import open_upload_under
+from hangar.gateway.oci.shared_uploads import SharedUploadFiles, open_upload_under
 from hangar.gateway.testing import ALICE_KEY, FakeWorld, basic, bearer
 
 BASE_URL = "http://registry.test"
@@ -94,6 +94,10 @@ async def test_chunks_go_into_the_upload_file_and_the_blobstore_verifies_the_com
     assert fakes.blobstore.write_calls == 0
     assert fakes.blobstore.blobs[digest_of(data)] == data
     assert not (shared / "uploads" / upload_id).exists()
+    # hashed while written: the blobstore need not read the file again
+    assert fakes.blobstore.written_hashes[upload_id] == WrittenHash(
+        len(data), hashlib.sha256(data).hexdigest()
+    )
 
 
 async def test_a_monolithic_push_and_a_closing_put_with_bytes_go_into_the_file(
@@ -169,6 +173,8 @@ async def test_another_replica_resumes_the_upload_in_the_same_file(
         assert done.status_code == 201, done.text
 
     assert fakes.blobstore.write_calls == 0
+    # neither replica wrote every byte: the blobstore hashes the file
+    assert fakes.blobstore.written_hashes[location.rsplit("/", 1)[1]] is None
 
 
 async def test_another_repositorys_upload_is_unknown(client: httpx.AsyncClient, fakes: FakeWorld) -> None:
@@ -270,3 +276,41 @@ async def test_without_the_setting_or_without_files_chunks_go_over_grpc(
         auth = await auth_for(http)
         await patch(http, auth, await begin(http, auth), b"data", start=0)
     assert fakes.blobstore.write_calls == 2
+
+
+async def chunks_of(*pieces: bytes, then: BaseException | None = None) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
+    if then is not None:
+        raise then
+
+
+async def test_the_hash_covers_exactly_the_bytes_this_process_wrote_from_the_first(tmp_path: Path) -> None:
+    (tmp_path / "uploads").mkdir()
+    files = SharedUploadFiles(tmp_path)
+    upload = tmp_path / "uploads" / "a"
+    upload.touch()
+    files.remember("a", NAME, "uploads/a")
+    assert files.written_hash("a") is None  # nothing written yet
+
+    assert await files.write("a", "uploads/a", 0, chunks_of(b"abc", b"def")) == 6
+    assert files.written_hash("a") == (6, hashlib.sha256(b"abcdef").hexdigest())
+    # a body that breaks off: the bytes received before it are kept, and hashed
+    with pytest.raises(ConnectionResetError):
+        await files.write("a", "uploads/a", None, chunks_of(b"ghi", then=ConnectionResetError()))
+    assert upload.read_bytes() == b"abcdefghi"
+    assert files.written_hash("a") == (9, hashlib.sha256(b"abcdefghi").hexdigest())
+
+    with upload.open("ab") as other_writer:  # another replica, or the blobstore, adds bytes
+        other_writer.write(b"jkl")
+    assert await files.write("a", "uploads/a", 12, chunks_of(b"mno")) == 15
+    assert files.written_hash("a") is None  # no longer all ours: the blobstore reads the file
+
+
+async def test_nothing_is_hashed_for_an_upload_another_writer_began(tmp_path: Path) -> None:
+    (tmp_path / "uploads").mkdir()
+    files = SharedUploadFiles(tmp_path)
+    (tmp_path / "uploads" / "b").write_bytes(b"someone else's start")
+    files.remember("b", NAME, "uploads/b")
+    await files.write("b", "uploads/b", None, chunks_of(b" and ours"))
+    assert files.written_hash("b") is None

@@ -27,6 +27,7 @@ from hangar.blobstore.domain import (
     NoDirectUrl,
     UploadSession,
     UploadState,
+    WrittenHash,
     check_access,
     check_redirect_expiry,
     check_upload_id,
@@ -188,8 +189,17 @@ class App:
         session = await self._open_session(upload_id, owner, "query")
         return session.owner, await self._backend.upload_size(upload_id)
 
-    async def commit(self, upload_id: str, digest: str, *, owner: str | None = None) -> tuple[str, int]:
+    async def commit(
+        self,
+        upload_id: str,
+        digest: str,
+        *,
+        owner: str | None = None,
+        written: WrittenHash | None = None,
+    ) -> tuple[str, int]:
         """Store the upload as the blob `digest`; returns the canonical digest and the blob's size.
+
+        `written`: the hash a writer sharing the backend's files computed as it wrote (`WrittenHash`).
 
         Content that does not hash to `digest` is discarded, the session is cancelled and InvalidArgument
         (DIGEST_INVALID) is raised: nothing becomes visible. Committing again as the same digest answers the
@@ -211,7 +221,7 @@ class App:
         if condemned:
             await self._spare(str(expected))
         try:
-            size, new_content = await self._backend.commit(upload_id, expected)
+            size, new_content = await self._backend.commit(upload_id, expected, written)
         except InvalidArgument as refused:
             if refused.code == "DIGEST_INVALID":
                 # The backend already discarded the bytes; a session closed meanwhile needs nothing more.

@@ -7,7 +7,7 @@ import collections
 from collections.abc import AsyncIterable, AsyncIterator, Hashable
 from typing import TYPE_CHECKING, Final, Protocol
 
-from hangar.blobstore.domain import Digest, resolve_range
+from hangar.blobstore.domain import Digest, WrittenHash, resolve_range
 from hangar.kit.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
@@ -50,12 +50,16 @@ class BlobIngester(Protocol):
         """
         ...
 
-    async def commit(self, upload_id: str, expected: Digest) -> tuple[int, bool]:
+    async def commit(
+        self, upload_id: str, expected: Digest, written: WrittenHash | None = None
+    ) -> tuple[int, bool]:
         """Verify the upload hashes to `expected` and store it as that blob; returns `(size, new_content)`.
 
         On a mismatch the upload is deleted and InvalidArgument (DIGEST_INVALID) is raised. On success the
         content becomes visible under its digest atomically, only once durable, and the upload is gone. If
         the blob already exists the upload is dropped instead and `new_content` is False (deduplication).
+        `written`: what a writer sharing the backend's files hashed as it wrote them (`WrittenHash`); a
+        backend without shared files ignores it.
         """
         ...
 

@@ -52,6 +52,31 @@ def resolve_range(size: int, offset: int = 0, length: int | None = None) -> tupl
     return offset, offset + length
 
 
+@dataclasses.dataclass(frozen=True)
+class WrittenHash:
+    """What a writer sharing the blob directory says of an upload: it wrote the first `size` bytes of the
+    upload's file itself, from the first, and they hash to `digest` (sha256, the one streaming algorithm).
+
+    It is trusted as far as the writer is trusted with the directory itself (it could write any bytes
+    there), and only when the upload holds exactly `size` bytes: then no other writer added any.
+    """
+
+    size: int
+    digest: Digest
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise InvalidArgument(f"a written hash cannot cover {self.size} bytes", code="SIZE_INVALID")
+        if self.digest.algorithm != "sha256":
+            raise InvalidArgument(
+                f"a written hash is sha256, not {self.digest.algorithm}", code="DIGEST_INVALID"
+            )
+
+    @classmethod
+    def parse(cls, size: int, sha256_hex: str) -> WrittenHash:
+        return cls(size, Digest("sha256", sha256_hex))
+
+
 def verify_digest(expected: Digest, actual: Digest) -> None:
     """The bytes received must hash to the digest the client promised."""
     if expected != actual:

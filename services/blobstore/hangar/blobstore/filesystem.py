@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 from hangar.blobstore.backend import HasherCache, MiB, RangedReads, unknown_blob
 from hangar.blobstore.domain import (
     Digest,
+    WrittenHash,
     check_offset,
     check_upload_id,
     unknown_upload,
@@ -133,14 +134,23 @@ class FilesystemBackend(RangedReads):
                     self._hashers.put(upload_id, hashed.position, hasher)
             return hashed.position
 
-    async def commit(self, upload_id: str, expected: Digest) -> tuple[int, bool]:
+    async def commit(
+        self, upload_id: str, expected: Digest, written: WrittenHash | None = None
+    ) -> tuple[int, bool]:
         async with self._locked_upload(upload_id) as upload:
-            if expected.algorithm == STREAMING_ALGORITHM:
+            streaming = expected.algorithm == STREAMING_ALGORITHM
+            if streaming and written is not None and written.size == upload.size:
+                # A writer sharing the directory wrote every byte and hashed them as it went (and the
+                # lock held here means nothing is being added): no need to read the file again.
+                self._hashers.drop(upload_id)
+                actual = written.digest
+            elif streaming:
                 hasher = await self._caught_up_hasher(upload_id, upload.fd, upload.size)
+                actual = Digest(expected.algorithm, hasher.hexdigest())
             else:
                 self._hashers.drop(upload_id)
                 hasher = await _off_loop(_hash_file, upload.fd, expected.hashlib_name, upload.size)
-            actual = Digest(expected.algorithm, hasher.hexdigest())
+                actual = Digest(expected.algorithm, hasher.hexdigest())
             try:
                 verify_digest(expected, actual)
             except InvalidArgument:

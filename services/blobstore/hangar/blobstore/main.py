@@ -22,7 +22,7 @@ from hangar.blobstore.s3 import S3Backend, S3Connection
 from hangar.blobstore.subscriptions import subscriptions
 from hangar.kit.config import KitSettings
 from hangar.kit.errors import InvalidArgument
-from hangar.kit.runtime import ServiceRuntime, configure_logging
+from hangar.kit.runtime import ServiceRuntime, configure_logging, run_process
 
 SERVICE: Final = "blobstore"
 STORAGES: Final = ("filesystem", "s3")
@@ -160,4 +160,4 @@ async def sweep(app: App, settings: Settings, stop: asyncio.Event) -> None:
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, SERVICE)
-    asyncio.run(run(settings))
+    run_process(run(settings))

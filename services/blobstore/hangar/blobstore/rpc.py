@@ -8,7 +8,7 @@ from typing import Any, Final
 from hangar.api.blobstore.v1 import blobstore_pb2, blobstore_pb2_grpc
 from hangar.blobstore.app import App, DirectUrl
 from hangar.blobstore.backend import MiB
-from hangar.blobstore.domain import NoDirectUrl, check_offset
+from hangar.blobstore.domain import NoDirectUrl, WrittenHash, check_offset
 from hangar.kit.errors import InvalidArgument
 
 SERVICE_NAME: Final = blobstore_pb2.DESCRIPTOR.services_by_name["BlobstoreService"].full_name
@@ -63,7 +63,12 @@ class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: i
     async def CommitUpload(
         self, request: blobstore_pb2.CommitUploadRequest, context: Any
     ) -> blobstore_pb2.CommitUploadResponse:
-        digest, size = await self._app.commit(request.upload_id, request.digest, owner=request.owner or None)
+        written = None
+        if request.HasField("written_hash"):
+            written = WrittenHash.parse(request.written_hash.size, request.written_hash.sha256)
+        digest, size = await self._app.commit(
+            request.upload_id, request.digest, owner=request.owner or None, written=written
+        )
         return blobstore_pb2.CommitUploadResponse(digest=digest, size=size)
 
     async def CancelUpload(

@@ -45,6 +45,7 @@ from botocore.exceptions import ClientError
 from hangar.blobstore.backend import HasherCache, MiB, RangedReads, unknown_blob
 from hangar.blobstore.domain import (
     Digest,
+    WrittenHash,
     check_offset,
     check_upload_id,
     unknown_upload,
@@ -229,7 +230,10 @@ class S3Backend(RangedReads):
                     self._hashers.put(upload_id, state.generation, hasher)
             return state.size
 
-    async def commit(self, upload_id: str, expected: Digest) -> tuple[int, bool]:
+    async def commit(
+        self, upload_id: str, expected: Digest, written: WrittenHash | None = None
+    ) -> tuple[int, bool]:
+        del written  # no writer shares S3 uploads: the parts are hashed here as they arrive
         async with self._locked(upload_id) as state:
             hasher = self._hashers.take(upload_id, state.generation)
             if expected.algorithm != STREAMING_ALGORITHM or state.assembled:

@@ -35,6 +35,7 @@ from hangar.gateway.clients.model import (
     UploadStatus,
     User,
     VerifiedSession,
+    WrittenHash,
 )
 from hangar.gateway.clients.ports import BlobstorePort, IdentityPort, KeysPort, RegistryPort
 from hangar.gateway.clients.registry import RegistryClient
@@ -76,4 +77,5 @@ __all__ = [
     "UploadStatus",
     "User",
     "VerifiedSession",
+    "WrittenHash",
 ]

@@ -9,7 +9,7 @@ import grpc
 
 from hangar.api.blobstore.v1 import blobstore_pb2, blobstore_pb2_grpc
 from hangar.gateway.clients import rpc
-from hangar.gateway.clients.model import BlobInfo, BlobLocation, BlobUrl, UploadStatus
+from hangar.gateway.clients.model import BlobInfo, BlobLocation, BlobUrl, UploadStatus, WrittenHash
 from hangar.kit.errors import ConcurrencyConflict
 from hangar.kit.grpcio import ERROR_CODE_KEY, error_from_rpc
 
@@ -111,8 +111,13 @@ class BlobstoreClient:
             path=reply.path or None,
         )
 
-    async def commit_upload(self, upload_id: str, digest: str, *, owner: str = "") -> BlobInfo:
+    async def commit_upload(
+        self, upload_id: str, digest: str, *, owner: str = "", written: WrittenHash | None = None
+    ) -> BlobInfo:
         request = blobstore_pb2.CommitUploadRequest(upload_id=upload_id, digest=digest, owner=owner)
+        if written is not None:
+            request.written_hash.size = written.size
+            request.written_hash.sha256 = written.sha256
         with rpc.domain_errors():
             reply = await self._stub.CommitUpload(request, timeout=self._timeout)
         return BlobInfo(digest=reply.digest or digest, size=int(reply.size))

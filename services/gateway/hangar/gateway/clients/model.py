@@ -275,6 +275,15 @@ class BlobLocation:
 
 
 @dataclasses.dataclass(frozen=True)
+class WrittenHash:
+    """The sha256 (hex) of an upload's first `size` bytes, all written by this process into the shared
+    upload file and hashed as they were written (the blobstore's `WrittenHash`)."""
+
+    size: int
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
 class UploadStatus:
     upload_id: str
     owner: str

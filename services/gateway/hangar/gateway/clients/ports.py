@@ -36,6 +36,7 @@ from hangar.gateway.clients.model import (
     UploadStatus,
     User,
     VerifiedSession,
+    WrittenHash,
 )
 
 
@@ -222,7 +223,12 @@ class BlobstorePort(Protocol):
 
     async def query_write_status(self, upload_id: str, *, owner: str = "") -> UploadStatus: ...
 
-    async def commit_upload(self, upload_id: str, digest: str, *, owner: str = "") -> BlobInfo: ...
+    async def commit_upload(
+        self, upload_id: str, digest: str, *, owner: str = "", written: WrittenHash | None = None
+    ) -> BlobInfo:
+        """Verify and store the upload as the blob `digest`; `written`: what this process hashed of the
+        bytes it wrote into the shared upload file (the blobstore then need not read them again)."""
+        ...
 
     async def cancel_upload(self, upload_id: str, *, owner: str = "") -> None: ...
 

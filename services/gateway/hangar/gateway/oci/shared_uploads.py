@@ -17,6 +17,12 @@ verification (it hashes at commit the bytes it did not write itself, from the fi
 - Anything that prevents the direct write before a byte is taken from the request (the setting off, a
   backend without files, a missing, refused or busy file) is `None`: the caller streams the chunk over gRPC
   as before, which answers every error as it always did.
+- The bytes are hashed (sha256) as they are written, in the same thread, for as long as this process wrote
+  every byte of the upload from the first: `written_hash` then tells the commit their digest, and the
+  blobstore need not read the file again (it uses the hash only if the upload holds exactly as many bytes;
+  `WrittenHash` in the blobstore's contract). A chunk that finds the file longer than this process hashed
+  (another replica or the blobstore wrote some), or another file under the upload's name, ends the hashing
+  for that upload.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ import collections
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
 import logging
 import os
 import stat
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Final
 
@@ -117,6 +125,47 @@ def _write_all(fd: int, pieces: list[bytes], position: int) -> None:
             views[0] = views[0][written:]
 
 
+class _RunningHash:
+    """The sha256 of an upload's bytes [0, size) as this process wrote them: advanced by the writing thread
+    after each write, read by a commit (the lock keeps size and digest consistent)."""
+
+    def __init__(self, inode: tuple[int, int]) -> None:
+        self.inode = inode
+        self._lock = threading.Lock()
+        self._hasher = hashlib.sha256()
+        self._size = 0
+        self._broken = False
+
+    def continues(self, inode: tuple[int, int], size: int) -> bool:
+        """Whether bytes written at `size` into the file `inode` continue what was hashed."""
+        with self._lock:
+            return not self._broken and inode == self.inode and size == self._size
+
+    def write(self, fd: int, pieces: list[bytes], position: int) -> None:
+        """Write `pieces` at `position`, then hash them if they continue the hash; a write that fails
+        part-way, or bytes elsewhere, end it (the commit then reads the file)."""
+        try:
+            _write_all(fd, pieces, position)
+        except BaseException:
+            with self._lock:
+                self._broken = True
+            raise
+        with self._lock:
+            if self._broken or position != self._size:
+                self._broken = True
+                return
+            for piece in pieces:
+                self._hasher.update(piece)
+            self._size += sum(len(piece) for piece in pieces)
+
+    def snapshot(self) -> tuple[int, str] | None:
+        """`(size, sha256 hex)` of every byte written so far, or None once the hash ended."""
+        with self._lock:
+            if self._broken:
+                return None
+            return self._size, self._hasher.copy().hexdigest()
+
+
 async def _finish(running: asyncio.Future[None]) -> None:
     """Await a thread's write; a cancelled caller still waits for it (the descriptor must outlive it)."""
     try:
@@ -132,6 +181,7 @@ async def _finish(running: asyncio.Future[None]) -> None:
 class _Known:
     owner: str
     path: str
+    hashed: _RunningHash | None = None
 
 
 class SharedUploadFiles:
@@ -151,7 +201,9 @@ class SharedUploadFiles:
         except Unusable as error:
             log.warning("upload %s is streamed to the blobstore: %s", upload_id, error)
             return
-        self._known[upload_id] = _Known(owner, path)
+        known = self._known.get(upload_id)
+        if known is None or (known.owner, known.path) != (owner, path):
+            self._known[upload_id] = _Known(owner, path)
         self._known.move_to_end(upload_id)
         while len(self._known) > self._capacity:
             self._known.popitem(last=False)
@@ -165,6 +217,28 @@ class SharedUploadFiles:
 
     def forget(self, upload_id: str) -> None:
         self._known.pop(upload_id, None)
+
+    def written_hash(self, upload_id: str) -> tuple[int, str] | None:
+        """`(size, sha256 hex)` of the upload's bytes if this process wrote and hashed all of them, from the
+        first; None otherwise. Only a commit of exactly that many bytes uses it (the blobstore checks)."""
+        known = self._known.get(upload_id)
+        if known is None or known.hashed is None:
+            return None
+        return known.hashed.snapshot()
+
+    def _running_hash(self, upload_id: str, path: str, fd: int, size: int) -> _RunningHash | None:
+        """The hash the bytes written now at `size` continue: a new one for an empty file, the upload's if
+        it covers exactly the file's `size` bytes; None (and the upload hashed no more here) otherwise."""
+        known = self._known.get(upload_id)
+        if known is None or known.path != path:
+            return None
+        opened = os.fstat(fd)
+        inode = (opened.st_dev, opened.st_ino)
+        if known.hashed is None and size == 0:
+            known.hashed = _RunningHash(inode)
+        if known.hashed is not None and not known.hashed.continues(inode, size):
+            known.hashed = None
+        return known.hashed
 
     async def write(
         self, upload_id: str, path: str, offset: int | None, chunks: AsyncIterator[bytes]
@@ -191,13 +265,20 @@ class SharedUploadFiles:
             size = os.fstat(fd).st_size
             if offset is not None and offset != size:
                 raise WrongOffset(size)
-            return await self._write_chunks(fd, size, chunks)
+            hashed = self._running_hash(upload_id, path, fd, size)
+            return await self._write_chunks(fd, size, chunks, hashed.write if hashed else _write_all)
         finally:
             os.close(fd)  # releases the lock
 
     @staticmethod
-    async def _write_chunks(fd: int, position: int, chunks: AsyncIterator[bytes]) -> int:
-        """Gather chunks into WRITE_BATCH writes off the loop, reading the next batch while one is written."""
+    async def _write_chunks(
+        fd: int,
+        position: int,
+        chunks: AsyncIterator[bytes],
+        write: Callable[[int, list[bytes], int], None],
+    ) -> int:
+        """Gather chunks into WRITE_BATCH writes off the loop (`write(fd, pieces, position)` in a thread,
+        one after another), reading the next batch while one is written."""
         pending: list[bytes] = []
         pending_size = 0
         writing: asyncio.Future[None] | None = None
@@ -210,7 +291,7 @@ class SharedUploadFiles:
             if pending_size:
                 pieces, start = pending, position
                 pending, position, pending_size = [], position + pending_size, 0
-                writing = asyncio.ensure_future(asyncio.to_thread(_write_all, fd, pieces, start))
+                writing = asyncio.ensure_future(asyncio.to_thread(write, fd, pieces, start))
 
         try:
             async for chunk in chunks:

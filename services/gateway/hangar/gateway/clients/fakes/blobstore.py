@@ -14,6 +14,7 @@ from hangar.gateway.clients.model import (
     BlobLocation,
     BlobUrl,
     UploadStatus,
+    WrittenHash,
 )
 from hangar.kit.errors import (
     InvalidArgument,
@@ -46,6 +47,8 @@ class FakeBlobstore:
         #: Paths `locate_blob` answers instead, by digest (e.g. a hostile one).
         self.located_paths: dict[str, str] = {}
         self.locate_calls = 0
+        #: What each commit was told the writer hashed, by upload id.
+        self.written_hashes: dict[str, WrittenHash | None] = {}
         self.read_calls = 0
         #: With `shared_dir`: keep each upload's bytes in `<shared_dir>/uploads/<id>` and tell its path, as
         #: the filesystem backend does for writers sharing its directory.
@@ -103,9 +106,15 @@ class FakeBlobstore:
             path=self.upload_path(upload_id) if upload.file is not None else None,
         )
 
-    async def commit_upload(self, upload_id: str, digest: str, *, owner: str = "") -> BlobInfo:
+    async def commit_upload(
+        self, upload_id: str, digest: str, *, owner: str = "", written: WrittenHash | None = None
+    ) -> BlobInfo:
         upload = self._upload(upload_id, owner)
-        actual = sha256_digest(bytes(upload.data))
+        self.written_hashes[upload_id] = written
+        if written is not None and written.size == len(upload.data) and digest.startswith("sha256:"):
+            actual = f"sha256:{written.sha256}"  # trusted, as the blobstore trusts it
+        else:
+            actual = sha256_digest(bytes(upload.data))
         del self.uploads[upload_id]
         if upload.file is not None:
             upload.file.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -60,14 +61,24 @@ class QueryWriteStatusResponse(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ..., owner: _Optional[str] = ..., committed_size: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...
 
 class CommitUploadRequest(_message.Message):
-    __slots__ = ("upload_id", "digest", "owner")
+    __slots__ = ("upload_id", "digest", "owner", "written_hash")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_HASH_FIELD_NUMBER: _ClassVar[int]
     upload_id: str
     digest: str
     owner: str
-    def __init__(self, upload_id: _Optional[str] = ..., digest: _Optional[str] = ..., owner: _Optional[str] = ...) -> None: ...
+    written_hash: WrittenHash
+    def __init__(self, upload_id: _Optional[str] = ..., digest: _Optional[str] = ..., owner: _Optional[str] = ..., written_hash: _Optional[_Union[WrittenHash, _Mapping]] = ...) -> None: ...
+
+class WrittenHash(_message.Message):
+    __slots__ = ("size", "sha256")
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    sha256: str
+    def __init__(self, size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class CommitUploadResponse(_message.Message):
     __slots__ = ("digest", "size")
