@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
@@ -26,6 +27,12 @@ log = logging.getLogger(__name__)
 
 
 configure_logging = logs.configure_logging
+
+
+def run_process(main: Coroutine[Any, Any, None]) -> None:
+    """Run a service process's main coroutine to the end on uvloop: libuv's event loop, whose own overhead
+    is a fraction of asyncio's pure-Python loop (a fifth of a busy service's CPU went to the loop)."""
+    uvloop.run(main)
 
 
 class ServiceRuntime:

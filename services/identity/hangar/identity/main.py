@@ -14,7 +14,7 @@ from hangar.identity.rpc import SERVICE_NAME, IdentityServicer
 from hangar.identity.store import MIGRATIONS, PROJECTORS, SqlViews, codec
 from hangar.identity.subscriptions import subscriptions
 from hangar.kit.config import KitSettings
-from hangar.kit.runtime import ServiceRuntime, configure_logging
+from hangar.kit.runtime import ServiceRuntime, configure_logging, run_process
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ async def run(settings: Settings) -> None:
 
 def main() -> None:
     """`hangar serve identity`."""
-    asyncio.run(run(Settings()))
+    run_process(run(Settings()))
 
 
 if __name__ == "__main__":

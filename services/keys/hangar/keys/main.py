@@ -19,7 +19,7 @@ from hangar.keys.rpc import SERVICE_NAME, registrations
 from hangar.keys.store import MIGRATIONS, PROJECTORS, SqlViews, codec
 from hangar.keys.subscriptions import subscriptions
 from hangar.kit.config import KitSettings
-from hangar.kit.runtime import ServiceRuntime, configure_logging
+from hangar.kit.runtime import ServiceRuntime, configure_logging, run_process
 
 
 class Settings(KitSettings):
@@ -58,7 +58,7 @@ async def run(settings: Settings) -> None:
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, "keys")
-    asyncio.run(run(settings))
+    run_process(run(settings))
 
 
 if __name__ == "__main__":

@@ -7,10 +7,8 @@ HANGAR_LOG_LEVEL, HANGAR_MIGRATE_ON_START.
 
 from __future__ import annotations
 
-import asyncio
-
 from hangar.kit.config import KitSettings
-from hangar.kit.runtime import ServiceRuntime, configure_logging
+from hangar.kit.runtime import ServiceRuntime, configure_logging, run_process
 from hangar.registry.app import App
 from hangar.registry.artifacts import ArtifactApp
 from hangar.registry.artifacts_rpc import ARTIFACT_SERVICE_NAME, artifact_registrations
@@ -44,7 +42,7 @@ async def run(settings: Settings) -> None:
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, "registry")
-    asyncio.run(run(settings))
+    run_process(run(settings))
 
 
 if __name__ == "__main__":
