@@ -16,7 +16,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
 
-from hangar.kit import context
+from hangar.kit import context, tracing
 from hangar.kit.errors import ERROR_KINDS, DomainError
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ class GrpcServer:
         service_names: Sequence[str],
     ) -> None:
         self._server = grpc.aio.server(
-            interceptors=[aio_server_interceptor(), DomainErrorInterceptor()], options=CHANNEL_OPTIONS
+            interceptors=[*_server_tracing(), DomainErrorInterceptor()], options=CHANNEL_OPTIONS
         )
         for add, servicer in registrations:
             add(servicer, self._server)
@@ -208,5 +208,13 @@ def channel(address: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
         address,
         options=[*CHANNEL_OPTIONS, *CLIENT_CHANNEL_OPTIONS],
-        interceptors=[*aio_client_interceptors(), _ContextClientInterceptor()],
+        interceptors=[*_client_tracing(), _ContextClientInterceptor()],
     )
+
+
+def _server_tracing() -> list[Any]:
+    return [aio_server_interceptor()] if tracing.instrumented() else []
+
+
+def _client_tracing() -> list[Any]:
+    return list(aio_client_interceptors()) if tracing.instrumented() else []
