@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,6 +36,19 @@ class StoredEvent:
     meta: dict[str, Any]
     recorded_at: datetime
 
+
+# Statements built once: SQLAlchemy then reuses their cache keys and compiled forms, and each execution
+# only binds its parameters (building a statement per call cost more than executing it).
+_STREAM_VERSION = select(func.max(schema.events.c.version)).where(
+    schema.events.c.stream_id == bindparam("stream_id")
+)
+_LOAD_STREAM = (
+    select(schema.events)
+    .where(schema.events.c.stream_id == bindparam("stream_id"))
+    .order_by(schema.events.c.version)
+)
+_INSERT_EVENT = insert(schema.events)
+_INSERT_OUTBOX = insert(schema.outbox)
 
 #: A projection: updates read-model tables from one stored event, inside the appending transaction.
 Projector = Callable[[AsyncConnection, StoredEvent], Awaitable[None]]
@@ -85,15 +98,16 @@ class EventStore:
             }
             try:
                 result = await self._session.execute(
-                    insert(schema.events).values(
-                        event_id=event_id,
-                        stream_id=stream_id,
-                        version=expected_version + offset,
-                        type=entry.name,
-                        payload=payload,
-                        meta=meta,
-                        recorded_at=now,
-                    )
+                    _INSERT_EVENT,
+                    {
+                        "event_id": event_id,
+                        "stream_id": stream_id,
+                        "version": expected_version + offset,
+                        "type": entry.name,
+                        "payload": payload,
+                        "meta": meta,
+                        "recorded_at": now,
+                    },
                 )
             except IntegrityError as exc:
                 raise ConcurrencyConflict(f"stream {stream_id} was appended to concurrently") from exc
@@ -104,15 +118,16 @@ class EventStore:
                 event_id, stream_id, expected_version + offset, position, entry.name, event, meta, now
             )
             await self._session.execute(
-                insert(schema.outbox).values(
-                    event_id=event_id,
-                    subject=f"{self._subject_prefix}.{self._codec.service}.{entry.short_name}",
-                    payload=self._codec.public_payload(event),
-                    headers=_headers(record),
-                    status="pending",
-                    attempts=0,
-                    created_at=now,
-                )
+                _INSERT_OUTBOX,
+                {
+                    "event_id": event_id,
+                    "subject": f"{self._subject_prefix}.{self._codec.service}.{entry.short_name}",
+                    "payload": self._codec.public_payload(event),
+                    "headers": _headers(record),
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                },
             )
             for project in self._projectors:
                 await project(self._session, record)
@@ -120,17 +135,11 @@ class EventStore:
         return stored
 
     async def stream_version(self, stream_id: str) -> int:
-        result = await self._session.execute(
-            select(func.max(schema.events.c.version)).where(schema.events.c.stream_id == stream_id)
-        )
+        result = await self._session.execute(_STREAM_VERSION, {"stream_id": stream_id})
         return int(result.scalar() or 0)
 
     async def load(self, stream_id: str) -> list[StoredEvent]:
-        result = await self._session.execute(
-            select(schema.events)
-            .where(schema.events.c.stream_id == stream_id)
-            .order_by(schema.events.c.version)
-        )
+        result = await self._session.execute(_LOAD_STREAM, {"stream_id": stream_id})
         return [self._decode(row) for row in result.mappings()]
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.kit import schema
+
+_SEEN = select(schema.inbox.c.event_id).where(
+    schema.inbox.c.consumer == bindparam("consumer"), schema.inbox.c.event_id == bindparam("event_id")
+)
+_RECORD = insert(schema.inbox)
 
 
 class Inbox:
@@ -16,16 +21,16 @@ class Inbox:
         self._consumer = consumer
 
     async def seen(self, event_id: str) -> bool:
-        result = await self._session.execute(
-            select(schema.inbox.c.event_id).where(
-                schema.inbox.c.consumer == self._consumer, schema.inbox.c.event_id == event_id
-            )
-        )
+        result = await self._session.execute(_SEEN, {"consumer": self._consumer, "event_id": event_id})
         return result.first() is not None
 
     async def record(self, event_id: str, event_type: str) -> None:
         await self._session.execute(
-            insert(schema.inbox).values(
-                consumer=self._consumer, event_id=event_id, type=event_type, processed_at=datetime.now(UTC)
-            )
+            _RECORD,
+            {
+                "consumer": self._consumer,
+                "event_id": event_id,
+                "type": event_type,
+                "processed_at": datetime.now(UTC),
+            },
         )
