@@ -36,6 +36,7 @@ from hangar.blobstore.domain import (
     verify_digest,
 )
 from hangar.kit.errors import AlreadyExists, ConcurrencyConflict, DomainError, InvalidArgument
+from hangar.kit.writeback import start_writeback
 
 if TYPE_CHECKING:
     from hashlib import _Hash
@@ -333,6 +334,7 @@ def _write_and_hash(fd: int, hashed: _Hashed, data: bytearray, hasher: _Hash) ->
     written = 0
     while written < len(view):
         written += os.pwrite(fd, view[written:], hashed.position + written)
+    start_writeback(fd, hashed.position, len(view))  # the commit's fsync then waits for less
     hasher.update(view)
     hashed.position += len(view)
 
