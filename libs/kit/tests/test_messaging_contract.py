@@ -40,6 +40,24 @@ async def append_tags(uow: UnitOfWorkFactory, stream: str, tags: list[str]) -> N
             await u.commit()
 
 
+async def published_tags(db: Database, jetstream: Any, tags: list[str]) -> UnitOfWorkFactory[Any]:
+    """The stream made, one TagMoved per tag appended and relayed to it; the unit-of-work factory used."""
+    js, stream, prefix = jetstream
+    await messaging.ensure_stream(js, stream, prefix)
+    uow: UnitOfWorkFactory[Any] = UnitOfWorkFactory(db, make_codec(), subject_prefix=prefix)
+    await append_tags(uow, "repo-1", tags)
+    assert await OutboxRelay(db, js).publish_pending() == len(tags)
+    return uow
+
+
+async def inbox_rows(db: Database, consumer: str) -> int:
+    async with db.read_engine.connect() as session:
+        rows = await session.execute(
+            select(schema.inbox.c.event_id).where(schema.inbox.c.consumer == consumer)
+        )
+        return len(rows.all())
+
+
 async def stream_messages(js: Any, stream: str) -> int:
     return int((await js.stream_info(stream)).state.messages)
 
@@ -122,10 +140,7 @@ async def test_consumer_applies_each_effect_once_despite_failures_and_duplicates
     db: Database, jetstream: Any
 ) -> None:
     js, stream, prefix = jetstream
-    await messaging.ensure_stream(js, stream, prefix)
-    uow = UnitOfWorkFactory(db, make_codec(), subject_prefix=prefix)
-    await append_tags(uow, "repo-1", ["1", "2"])
-    assert await OutboxRelay(db, js).publish_pending() == 2
+    uow = await published_tags(db, jetstream, ["1", "2"])
     # The same event again under another NATS message id: only the inbox can tell it is a duplicate.
     original = await js.get_msg(stream, seq=1)
     await js.publish(original.subject, original.data, headers={**original.headers, "Nats-Msg-Id": "other"})
@@ -159,23 +174,14 @@ async def test_consumer_applies_each_effect_once_despite_failures_and_duplicates
         consumer.stop()
         await asyncio.wait_for(task, 10)
     assert sorted(effects) == ["1", "2"]
-    async with db.read_engine.connect() as session:
-        processed = (
-            await session.execute(
-                select(schema.inbox.c.event_id).where(schema.inbox.c.consumer == consumer.name)
-            )
-        ).all()
-    assert len(processed) == 2
+    assert await inbox_rows(db, consumer.name) == 2
 
 
 async def test_events_a_subscription_does_not_apply_to_are_acked_without_a_unit_of_work(
     db: Database, jetstream: Any
 ) -> None:
     js, stream, prefix = jetstream
-    await messaging.ensure_stream(js, stream, prefix)
-    uow = UnitOfWorkFactory(db, make_codec(), subject_prefix=prefix)
-    await append_tags(uow, "repo-1", ["skip-1", "keep", "skip-2"])
-    assert await OutboxRelay(db, js).publish_pending() == 3
+    uow = await published_tags(db, jetstream, ["skip-1", "keep", "skip-2"])
     handled: list[str] = []
 
     async def handler(event: ReceivedEvent, unit: UnitOfWork) -> None:
@@ -212,10 +218,4 @@ async def test_events_a_subscription_does_not_apply_to_are_acked_without_a_unit_
         consumer.stop()
         await asyncio.wait_for(task, 10)
     assert handled == ["keep"]
-    async with db.read_engine.connect() as session:
-        processed = (
-            await session.execute(
-                select(schema.inbox.c.event_id).where(schema.inbox.c.consumer == consumer.name)
-            )
-        ).all()
-    assert len(processed) == 1  # the skipped events took no inbox row
+    assert await inbox_rows(db, consumer.name) == 1  # the skipped events took no inbox row
