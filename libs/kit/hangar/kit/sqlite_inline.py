@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.util import await_
 
 DRIVER = "hangar_inline"
@@ -90,6 +90,4 @@ registry.register(f"sqlite.{DRIVER}", __name__, "InlineSQLiteDialect")
 
 def inline_url(url: str | URL) -> URL:
     """The same SQLite database, through this dialect (any `sqlite+<driver>` URL)."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).set(drivername=f"sqlite+{DRIVER}")
