@@ -63,6 +63,10 @@ class CountingRegistry:
         self._count("unlink_blob")
         return BlobInfo(digest, self.blobs.pop((repository, digest)))
 
+    async def link_blob(self, repository: str, digest: str, size: int) -> None:
+        self._count("link_blob")
+        self.blobs[(repository, digest)] = size
+
 
 class Clock:
     def __init__(self) -> None:
@@ -139,6 +143,82 @@ async def test_blob_links_are_kept_until_unlinked_here() -> None:
     await cache.unlink_blob("demo/a", "sha256:b")
     with pytest.raises(NotFound):
         await cache.stat_blob("demo/a", "sha256:b")
+
+
+async def test_a_missing_blob_is_asked_once_within_the_ttl_and_again_after() -> None:
+    """A push HEADs each blob twice before uploading it: the second answer comes from here."""
+    registry, clock = CountingRegistry(), Clock()
+    cache = cached(registry, clock)
+    for _ in range(3):
+        with pytest.raises(NotFound) as missing:
+            await cache.stat_blob("demo/a", "sha256:b")
+        assert missing.value.code == "BLOB_UNKNOWN" and missing.value.message == "blob unknown"
+    assert registry.calls["stat_blob"] == 1
+    registry.blobs[("demo/a", "sha256:b")] = 7  # linked elsewhere, unheard of: seen after the ttl
+    clock.now += 1.0
+    assert (await cache.stat_blob("demo/a", "sha256:b")).size == 7
+
+
+async def test_a_link_here_or_a_change_heard_of_forgets_that_a_blob_was_missing() -> None:
+    registry, clock = CountingRegistry(), Clock()
+    cache = cached(registry, clock)
+
+    async def missing(repository: str) -> bool:
+        try:
+            await cache.stat_blob(repository, "sha256:b")
+        except NotFound:
+            return True
+        return False
+
+    assert await missing("demo/a")
+    await cache.link_blob("demo/a", "sha256:b", 7)  # this replica's upload or mount
+    assert not await missing("demo/a")
+
+    # linked through another port (a REST upload, another replica): told by the change watcher or an event
+    for tell in (
+        lambda: cache.changed("org/team/x"),
+        lambda: cache.forget("org/team"),
+        lambda: cache.forget("org"),
+        cache.forget_everything,
+    ):
+        clock.now += 1.0  # what the previous round kept has expired
+        registry.blobs.pop(("org/team/x", "sha256:b"), None)
+        assert await missing("org/team/x")
+        registry.blobs[("org/team/x", "sha256:b")] = 7
+        tell()
+        assert not await missing("org/team/x")
+    # a namespace is forgotten whole and only it
+    clock.now += 1.0
+    registry.blobs.pop(("org/team/x", "sha256:b"))
+    assert await missing("org/team/x") and await missing("other/x")
+    cache.forget("org")
+    calls = registry.calls["stat_blob"]
+    await missing("org/team/x")
+    await missing("other/x")
+    assert registry.calls["stat_blob"] == calls + 1
+
+
+async def test_a_miss_answered_while_the_repository_changed_here_is_not_kept() -> None:
+    registry, clock = CountingRegistry(), Clock()
+    cache = cached(registry, clock)
+    registry.gate = asyncio.Event()
+    original = registry.stat_blob
+
+    async def gated(repository: str, digest: str) -> BlobInfo:
+        assert registry.gate is not None
+        await registry.gate.wait()
+        return await original(repository, digest)
+
+    registry.stat_blob = gated  # type: ignore[method-assign]
+    lookup = asyncio.create_task(cache.stat_blob("demo/a", "sha256:b"))
+    await asyncio.sleep(0)
+    await cache.link_blob("demo/a", "sha256:b", 7)  # linked while the miss was on its way back
+    registry.blobs.pop(("demo/a", "sha256:b"))  # the answer in flight says missing
+    registry.gate.set()
+    with pytest.raises(NotFound):
+        await lookup
+    registry.blobs[("demo/a", "sha256:b")] = 7
+    assert (await cache.stat_blob("demo/a", "sha256:b")).size == 7
 
 
 async def test_a_zero_ttl_keeps_nothing() -> None:

@@ -4,6 +4,7 @@ uploads, commits, downloads, the org-wide listing, and who may do what (DESIGN Â
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -16,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hangar.gateway.app import create_app
+from hangar.gateway.clients.cached import CachedRegistry
 from hangar.gateway.clients.model import KeyInfo, KeyScope
 from hangar.gateway.testing import (
     ADMIN_ONLY_KEY,
@@ -851,3 +853,33 @@ async def test_the_org_listing_walks_more_namespaces_than_one_search_takes(
     assert len(seen) == len(set(seen)) and token is None
     forged = await http.get(f"{API}/orgs/demo/repositories", headers=ALICE, params={"page_token": "abc"})
     assert forged.status_code == 400
+
+
+async def test_a_blob_uploaded_through_rest_is_no_longer_missing_to_the_oci_api(
+    world: FakeWorld, signing_key: Ed25519PrivateKey
+) -> None:
+    """The content cache keeps a blob's absence for a moment (a push HEADs each blob twice); a REST upload
+    links the blob in the registry without passing through it, and the change watcher tells it."""
+    services = dataclasses.replace(world.services(), registry=CachedRegistry(world.registry, ttl=60))
+    app = create_app(services, signing_key)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http:
+        await new_version(http)
+        data = b"weights"
+        token = await http.get(
+            "/token",
+            params={"service": "hangar", "scope": "repository:demo/resnet:pull"},
+            headers=basic_alice(),
+        )
+        pull = {"Authorization": f"Bearer {token.json()['token']}"}
+        blob = f"/v2/demo/resnet/blobs/sha256:{sha256(data)}"
+        assert (await http.head(blob, headers=pull)).status_code == 404
+        # linked behind the gateway's back (nothing tells the cache): the absence is still what it says
+        await world.registry.link_blob("demo/resnet", f"sha256:{sha256(data)}", len(data))
+        assert (await http.head(blob, headers=pull)).status_code == 404
+        await world.registry.unlink_blob("demo/resnet", f"sha256:{sha256(data)}")
+
+        uploaded = await http.put(f"{MODELS}/resnet/versions/1.0.0/files/w.bin", content=data, headers=ALICE)
+        assert uploaded.status_code == 201, uploaded.text
+
+        found = await http.head(blob, headers=pull)
+        assert found.status_code == 200 and found.headers["content-length"] == str(len(data))

@@ -23,11 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hangar.gateway.auth import Authenticator, Authorizer, TokenIssuer, TokenVerifier
 from hangar.gateway.clients import Services
+from hangar.gateway.clients.cached import CachedRegistry
 from hangar.gateway.events import EventListener, EventSettings, Revocations
 from hangar.gateway.helm import PREFIX as HELM_PREFIX
 from hangar.gateway.helm import (
     ChangeWatcher,
     ChartPublisher,
+    Evictions,
     HelmAccess,
     HelmIndexes,
     HelmRepository,
@@ -163,10 +165,15 @@ def create_app(
     # Helm chart repositories (/helm): indexes cached per namespace, evicted by registry events and by this
     # replica's own changes (docs/decisions/0024-helm-repository.md)
     helm_indexes: HelmIndexes | None = None
+    evictions: Evictions | None = None
     helm_routes: list[Route] = []
     index_events: IndexEvents | None = None
     if services.artifacts is not None:
         helm_indexes = HelmIndexes(services.artifacts, services.registry, services.blobstore)
+        # REST artifact changes link blobs and push manifests in the registry without passing through the
+        # content cache: it hears of them as the Helm indexes do
+        content_cache = services.registry if isinstance(services.registry, CachedRegistry) else None
+        evictions = Evictions(helm_indexes, *([content_cache] if content_cache is not None else []))
         helm_access = HelmAccess(authenticator, authorizer)
         helm_routes = HelmRepository(
             helm_indexes, helm_access, services.artifacts, services.blobstore
@@ -176,7 +183,7 @@ def create_app(
         )
         install_chart_uploads(rest, publisher, authenticator, authorizer)
         if events is not None:
-            index_events = IndexEvents(helm_indexes, events.nats_url, events.subject_prefix)
+            index_events = IndexEvents(evictions, events.nats_url, events.subject_prefix)
     # the REST API's caches (memberships, permissions) hear the revocations too
     revocations = Revocations(authenticator, authorizer, also=[rest.state.gate])
     listener = EventListener(revocations, events) if events else None
@@ -228,7 +235,7 @@ def create_app(
         ],
         middleware=[
             Middleware(TracingMiddleware),
-            *([Middleware(ChangeWatcher, indexes=helm_indexes)] if helm_indexes is not None else []),
+            *([Middleware(ChangeWatcher, indexes=evictions)] if evictions is not None else []),
         ],
         exception_handlers={Exception: unexpected},
     )

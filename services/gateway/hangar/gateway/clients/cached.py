@@ -1,12 +1,16 @@
 """A RegistryPort that remembers manifests and blob links for a moment: most pulls skip the round trip.
 
 A pull asks for the same manifest and the same blobs' presence again and again (every layer is HEADed, then
-GETed; a CI fleet pulls one tag a hundred times). Each answer is kept `ttl` seconds (1 s by default, the
+GETed; a CI fleet pulls one tag a hundred times), and a push asks twice whether each blob is there before
+uploading it (skopeo HEADs every blob twice). Each answer is kept `ttl` seconds (1 s by default, the
 revocation bound of DESIGN §4, so another replica's change is seen within it without any event), and this
 replica's own writes evict at once: a manifest PUT or DELETE forgets every manifest of that repository (tags
-move, and so do tag lists, kept whole and paginated here), a blob unlink forgets that blob. Only successes
-are kept; a lookup in flight while its repository changed is answered but not kept. Memory is bounded:
-entries, and manifest bytes.
+move, and so do tag lists, kept whole and paginated here) and every blob it was told is missing there, a blob
+link or unlink forgets that blob. Of the failures only BLOB_UNKNOWN is kept; changes made through other
+ports (REST artifact uploads link blobs in the registry themselves) evict through `changed` / `forget` /
+`forget_everything`, which the gateway's change watcher and registry events call as for the Helm indexes. A
+lookup in flight while its repository changed is answered but not kept. Memory is bounded: entries, and
+manifest bytes.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ from hangar.gateway.clients.model import (
     TagPage,
 )
 from hangar.gateway.clients.ports import RegistryPort
+from hangar.kit.errors import NotFound
 
 CONTENT_CACHE_SECONDS: Final = 1.0
+BLOB_UNKNOWN: Final = "BLOB_UNKNOWN"
 MAX_ENTRIES: Final = 10_000
 #: Manifests larger than this are always fetched; all kept manifests together hold at most MAX_BYTES.
 MAX_MANIFEST_BYTES: Final = 256 * 1024
@@ -75,6 +81,16 @@ class _Entries(Generic[V]):
         for name in [name for name in self._entries if name[0] == repository]:
             self._drop(name)
 
+    def forget_under(self, namespace: str) -> None:
+        """Every entry of a repository in `namespace` (an org, or org/team), at any depth."""
+        prefix = f"{namespace}/"
+        for name in [name for name in self._entries if name[0].startswith(prefix)]:
+            self._drop(name)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
     def _drop(self, name: tuple[str, str]) -> None:
         entry = self._entries.pop(name, None)
         if entry is not None:
@@ -93,6 +109,8 @@ class CachedRegistry:
         self._registry = registry
         self._manifests: _Entries[StoredManifest] = _Entries(ttl, clock, lambda m: len(m.content))
         self._blobs: _Entries[BlobInfo] = _Entries(ttl, clock, lambda _: 0)
+        #: (repository, digest) -> the registry's BLOB_UNKNOWN message
+        self._missing: _Entries[str] = _Entries(ttl, clock, len)
         self._tag_lists: _Entries[TagPage] = _Entries(ttl, clock, lambda page: 64 * len(page.tags))
         # repository -> changes this replica made to it; a lookup that saw it move is not kept
         self._changes: dict[str, int] = {}
@@ -114,8 +132,16 @@ class CachedRegistry:
         cached = self._blobs.get(repository, digest)
         if cached is not None:
             return cached
+        missing = self._missing.get(repository, digest)
+        if missing is not None:
+            raise NotFound(missing, code=BLOB_UNKNOWN)
         before = self._version(repository)
-        blob = await self._registry.stat_blob(repository, digest)
+        try:
+            blob = await self._registry.stat_blob(repository, digest)
+        except NotFound as error:
+            if error.code == BLOB_UNKNOWN and self._version(repository) == before:
+                self._missing.put(repository, digest, error.message)
+            raise
         if self._version(repository) == before:
             self._blobs.put(repository, digest, blob)
         return blob
@@ -147,13 +173,39 @@ class CachedRegistry:
         finally:
             self._changed(repository, digest=digest)
 
+    async def link_blob(self, repository: str, digest: str, size: int) -> None:
+        self._changed(repository, digest=digest)
+        try:
+            await self._registry.link_blob(repository, digest, size)
+        finally:
+            self._changed(repository, digest=digest)
+
+    # -- changes made elsewhere (the helm.events.Indexes protocol) ---------------------------------------
+
+    def changed(self, repository: str) -> None:
+        """`repository` changed through another port (REST artifacts, another replica's event)."""
+        self._changed(repository, manifests=True)
+
+    def forget(self, namespace: str) -> None:
+        """A repository of `namespace` changed, which one is not known: forget what was kept of them all."""
+        for entries in (self._manifests, self._blobs, self._missing, self._tag_lists):
+            entries.forget_under(namespace)
+        self._epoch += 1  # and keep no lookup that was in flight
+
+    def forget_everything(self) -> None:
+        for entries in (self._manifests, self._blobs, self._missing, self._tag_lists):
+            entries.clear()
+        self._epoch += 1
+
     def _changed(self, repository: str, *, manifests: bool = False, digest: str = "") -> None:
         self._changes[repository] = self._changes.get(repository, 0) + 1
         if manifests:
             self._manifests.forget(repository)
             self._tag_lists.forget(repository)
+            self._missing.forget(repository)  # pushing an artifact's manifest may link its blobs
         if digest:
             self._blobs.forget(repository, digest)
+            self._missing.forget(repository, digest)
         if len(self._changes) > MAX_ENTRIES:  # only equality with a snapshot matters: restart the counts
             self._changes.clear()
             self._epoch += 1
@@ -191,9 +243,6 @@ class CachedRegistry:
 
     async def list_repositories(self, page_size: int = 0, last: str = "") -> RepositoryPage:
         return await self._registry.list_repositories(page_size, last)
-
-    async def link_blob(self, repository: str, digest: str, size: int) -> None:
-        await self._registry.link_blob(repository, digest, size)
 
     async def serving(self) -> bool:
         return await self._registry.serving()

@@ -9,7 +9,7 @@ the charts pushed to the registry, and chart archives uploaded through REST stor
 """
 
 from hangar.gateway.helm.access import HelmAccess
-from hangar.gateway.helm.events import ChangeWatcher, IndexEvents
+from hangar.gateway.helm.events import ChangeWatcher, Evictions, IndexEvents
 from hangar.gateway.helm.index import INDEX_TTL_SECONDS, HelmIndexes
 from hangar.gateway.helm.publish import ChartPublisher, Published
 from hangar.gateway.helm.routes import PREFIX, HelmRepository, route_of
@@ -19,6 +19,7 @@ __all__ = [
     "PREFIX",
     "ChangeWatcher",
     "ChartPublisher",
+    "Evictions",
     "HelmAccess",
     "HelmIndexes",
     "HelmRepository",

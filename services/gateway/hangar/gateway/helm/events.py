@@ -66,6 +66,25 @@ class Indexes(Protocol):
     def forget_everything(self) -> None: ...
 
 
+class Evictions:
+    """Several caches told of the same changes (the Helm indexes and the gateway's content cache)."""
+
+    def __init__(self, *caches: Indexes) -> None:
+        self._caches = caches
+
+    def changed(self, repository: str) -> None:
+        for cache in self._caches:
+            cache.changed(repository)
+
+    def forget(self, namespace: str) -> None:
+        for cache in self._caches:
+            cache.forget(namespace)
+
+    def forget_everything(self) -> None:
+        for cache in self._caches:
+            cache.forget_everything()
+
+
 def message_type(name: str) -> type[Message] | None:
     """The generated class of registry event `name` (from the registry's or the artifacts' events)."""
     for module in (events_pb2, artifact_events_pb2):
