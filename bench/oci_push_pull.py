@@ -19,7 +19,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integrat
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hangar_harness import make_oci_layout, skopeo
-from registries import EmbeddedHangar, ReferenceRegistry, RssSampler
+from registries import EmbeddedHangar, ReferenceRegistry, RssSampler, missing_tool, side_by_side
 
 MiB = 1024 * 1024
 
@@ -151,20 +150,10 @@ def main() -> int:
         "--only", default="", help="only the workloads whose name contains this (e.g. '64 KiB', '8 layers')"
     )
     args = parser.parse_args()
-    for tool in ("skopeo", "docker-registry"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is required: apt-get install {tool}", file=sys.stderr)
-            return 2
-    with tempfile.TemporaryDirectory(prefix="hangar-bench-") as tmp:
-        root = Path(tmp)
-        hangar, reference = EmbeddedHangar(root / "hangar"), ReferenceRegistry(root / "reference")
-        try:
-            hangar.start()
-            reference.start()
-            figures = measure(hangar, reference, root, args.scale, args.rounds, args.only)
-        finally:
-            hangar.stop()
-            reference.stop()
+    if missing_tool("skopeo", "docker-registry"):
+        return 2
+    with side_by_side() as (root, hangar, reference):
+        figures = measure(hangar, reference, root, args.scale, args.rounds, args.only)
     print()
     print("\n".join(table(figures, workloads(args.scale)[0].name)))
     return 0

@@ -18,7 +18,6 @@ import os
 import resource
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hangar_harness import skopeo
 from oci_push_pull import random_layers
-from registries import EmbeddedHangar, ReferenceRegistry, children_of
+from registries import children_of, missing_tool, side_by_side
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -73,47 +72,36 @@ def main() -> int:
     args = parser.parse_args()
     if not 1 <= args.layers <= 2000 or not 1 <= args.rounds <= 10:
         parser.error("--layers 1..2000, --rounds 1..10")
-    for tool in ("skopeo", "docker-registry"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is required: apt-get install {tool}", file=sys.stderr)
-            return 2
-    with tempfile.TemporaryDirectory(prefix="hangar-push-cpu-") as tmp:
-        root = Path(tmp)
-        hangar, reference = EmbeddedHangar(root / "hangar"), ReferenceRegistry(root / "reference")
-        try:
-            hangar.start()
-            reference.start()
-            sides = {
-                "reference": (reference.address, ["--dest-tls-verify=false"]),
-                "hangar": (
-                    hangar.address,
-                    ["--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{hangar.key}"],
-                ),
-            }
-            for round_ in range(args.rounds):
-                for side, (address, flags) in sides.items():
-                    layout = root / f"layout-{side}-{round_}"
-                    random_layers(layout, [64 * 1024] * args.layers)
-                    assert hangar.proc is not None
-                    pids = [reference.pid()] if side == "reference" else children_of(hangar.proc.pid)
-                    before = {pid: cpu_seconds(pid) for pid in pids}
-                    client_before = children_cpu()
-                    wall = push(root, layout, address, flags, f"demo/cpu{round_}")
-                    client = children_cpu() - client_before
-                    spent = {pid: cpu_seconds(pid) - before[pid] for pid in pids}
-                    print(
-                        f"{side:<10} round {round_}: {wall:6.2f} s wall, {wall / args.layers * 1000:5.1f} ms "
-                        f"per blob; skopeo {client:5.2f} s CPU; server {sum(spent.values()):5.2f} s CPU"
-                    )
-                    for pid, seconds in sorted(spent.items(), key=lambda item: -item[1]):
-                        if seconds >= 0.05:
-                            per_blob = seconds / args.layers * 1000
-                            name = process_name(pid)
-                            print(f"    {name:<16} {seconds:6.2f} s  ({per_blob:5.1f} ms per blob)")
-                    shutil.rmtree(layout)
-        finally:
-            hangar.stop()
-            reference.stop()
+    if missing_tool("skopeo", "docker-registry"):
+        return 2
+    with side_by_side() as (root, hangar, reference):
+        sides = {
+            "reference": (reference.address, ["--dest-tls-verify=false"]),
+            "hangar": (
+                hangar.address,
+                ["--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{hangar.key}"],
+            ),
+        }
+        for round_ in range(args.rounds):
+            for side, (address, flags) in sides.items():
+                layout = root / f"layout-{side}-{round_}"
+                random_layers(layout, [64 * 1024] * args.layers)
+                assert hangar.proc is not None
+                pids = [reference.pid()] if side == "reference" else children_of(hangar.proc.pid)
+                before = {pid: cpu_seconds(pid) for pid in pids}
+                client_before = children_cpu()
+                wall = push(root, layout, address, flags, f"demo/cpu{round_}")
+                client = children_cpu() - client_before
+                spent = {pid: cpu_seconds(pid) - before[pid] for pid in pids}
+                print(
+                    f"{side:<10} round {round_}: {wall:6.2f} s wall, {wall / args.layers * 1000:5.1f} ms "
+                    f"per blob; skopeo {client:5.2f} s CPU; server {sum(spent.values()):5.2f} s CPU"
+                )
+                for pid, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+                    if seconds >= 0.05:
+                        per_blob = seconds / args.layers * 1000
+                        print(f"    {process_name(pid):<16} {seconds:6.2f} s  ({per_blob:5.1f} ms per blob)")
+                shutil.rmtree(layout)
     return 0
 
 

@@ -9,16 +9,20 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 
@@ -233,3 +237,27 @@ def http(
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
+
+
+def missing_tool(*tools: str) -> str | None:
+    """The first of `tools` not on PATH (after saying so on stderr), or None when all are there."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            print(f"{tool} is required (Debian: skopeo docker-registry wrk apache2-utils)", file=sys.stderr)
+            return tool
+    return None
+
+
+@contextlib.contextmanager
+def side_by_side() -> Iterator[tuple[Path, EmbeddedHangar, ReferenceRegistry]]:
+    """A temporary directory with Hangar and the reference registry started in it; both stopped after."""
+    with tempfile.TemporaryDirectory(prefix="hangar-bench-") as tmp:
+        root = Path(tmp)
+        hangar, reference = EmbeddedHangar(root / "hangar"), ReferenceRegistry(root / "reference")
+        try:
+            hangar.start()
+            reference.start()
+            yield root, hangar, reference
+        finally:
+            hangar.stop()
+            reference.stop()

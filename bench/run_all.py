@@ -14,9 +14,7 @@ Needs skopeo, docker-registry, wrk and ab (Debian: skopeo docker-registry wrk ap
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import oci_push_pull
 import small_requests
-from registries import EmbeddedHangar, ReferenceRegistry
+from registries import missing_tool, side_by_side
 
 
 def main() -> int:
@@ -38,34 +36,24 @@ def main() -> int:
     parser.add_argument("--skip-blobs", action="store_true", help="small requests only")
     parser.add_argument("--skip-small", action="store_true", help="blob push/pull only")
     args = parser.parse_args()
-    for tool in ("skopeo", "docker-registry", "wrk", "ab"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is required (Debian: skopeo docker-registry wrk apache2-utils)", file=sys.stderr)
-            return 2
+    if missing_tool("skopeo", "docker-registry", "wrk", "ab"):
+        return 2
     started = time.monotonic()
     lines: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="hangar-bench-") as tmp:
-        root = Path(tmp)
-        hangar, reference = EmbeddedHangar(root / "hangar"), ReferenceRegistry(root / "reference")
-        try:
-            hangar.start()
-            reference.start()
-            if not args.skip_blobs:
-                print("blob push/pull (skopeo)...", flush=True)
-                blobs = oci_push_pull.measure(hangar, reference, root, args.scale, args.rounds)
-                lines += oci_push_pull.table(blobs, oci_push_pull.workloads(args.scale)[0].name)
-                lines.append("")
-            if not args.skip_small:
-                print("small requests (wrk, ab)...", flush=True)
-                sides = [
-                    small_requests.Side("reference", reference.address),
-                    small_requests.Side("hangar", hangar.address, hangar),
-                ]
-                figures = small_requests.measure(sides, args.seconds, args.tags, args.rounds, root)
-                lines += small_requests.table(figures)
-        finally:
-            hangar.stop()
-            reference.stop()
+    with side_by_side() as (root, hangar, reference):
+        if not args.skip_blobs:
+            print("blob push/pull (skopeo)...", flush=True)
+            blobs = oci_push_pull.measure(hangar, reference, root, args.scale, args.rounds)
+            lines += oci_push_pull.table(blobs, oci_push_pull.workloads(args.scale)[0].name)
+            lines.append("")
+        if not args.skip_small:
+            print("small requests (wrk, ab)...", flush=True)
+            sides = [
+                small_requests.Side("reference", reference.address),
+                small_requests.Side("hangar", hangar.address, hangar),
+            ]
+            figures = small_requests.measure(sides, args.seconds, args.tags, args.rounds, root)
+            lines += small_requests.table(figures)
     print()
     print("\n".join(lines))
     print(f"\n(run took {time.monotonic() - started:.0f} s)")

@@ -18,18 +18,16 @@ import concurrent.futures
 import hashlib
 import json
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from registries import EmbeddedHangar, ReferenceRegistry, http
+from registries import EmbeddedHangar, http, missing_tool, side_by_side
 
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
@@ -288,21 +286,11 @@ def main() -> int:
     parser.add_argument("--tags", type=int, default=1000, help="tags created for tags/list")
     parser.add_argument("--rounds", type=int, default=1, help="rounds (median reported)")
     args = parser.parse_args()
-    for tool in ("wrk", "ab", "docker-registry"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is required: apt-get install {tool}", file=sys.stderr)
-            return 2
-    with tempfile.TemporaryDirectory(prefix="hangar-bench-") as tmp:
-        root = Path(tmp)
-        hangar, reference = EmbeddedHangar(root / "hangar"), ReferenceRegistry(root / "reference")
-        try:
-            hangar.start()
-            reference.start()
-            sides = [Side("reference", reference.address), Side("hangar", hangar.address, hangar)]
-            figures = measure(sides, args.seconds, args.tags, args.rounds, root)
-        finally:
-            hangar.stop()
-            reference.stop()
+    if missing_tool("wrk", "ab", "docker-registry"):
+        return 2
+    with side_by_side() as (root, hangar, reference):
+        sides = [Side("reference", reference.address), Side("hangar", hangar.address, hangar)]
+        figures = measure(sides, args.seconds, args.tags, args.rounds, root)
     print("\n".join(table(figures)))
     return 0
 
