@@ -294,12 +294,12 @@ async def test_the_hash_covers_exactly_the_bytes_this_process_wrote_from_the_fir
     assert files.written_hash("a") is None  # nothing written yet
 
     assert await files.write("a", "uploads/a", 0, chunks_of(b"abc", b"def")) == 6
-    assert files.written_hash("a") == (6, hashlib.sha256(b"abcdef").hexdigest())
+    assert files.written_hash("a") == WrittenHash(6, hashlib.sha256(b"abcdef").hexdigest())
     # a body that breaks off: the bytes received before it are kept, and hashed
     with pytest.raises(ConnectionResetError):
         await files.write("a", "uploads/a", None, chunks_of(b"ghi", then=ConnectionResetError()))
     assert upload.read_bytes() == b"abcdefghi"
-    assert files.written_hash("a") == (9, hashlib.sha256(b"abcdefghi").hexdigest())
+    assert files.written_hash("a") == WrittenHash(9, hashlib.sha256(b"abcdefghi").hexdigest())
 
     with upload.open("ab") as other_writer:  # another replica, or the blobstore, adds bytes
         other_writer.write(b"jkl")

@@ -19,7 +19,7 @@ import bisect
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from hangar.gateway.clients.model import (
     BlobInfo,
@@ -188,14 +188,17 @@ class CachedRegistry:
 
     def forget(self, namespace: str) -> None:
         """A repository of `namespace` changed, which one is not known: forget what was kept of them all."""
-        for entries in (self._manifests, self._blobs, self._missing, self._tag_lists):
+        for entries in self._every_kind():
             entries.forget_under(namespace)
         self._epoch += 1  # and keep no lookup that was in flight
 
     def forget_everything(self) -> None:
-        for entries in (self._manifests, self._blobs, self._missing, self._tag_lists):
+        for entries in self._every_kind():
             entries.clear()
         self._epoch += 1
+
+    def _every_kind(self) -> tuple[_Entries[Any], ...]:
+        return (self._manifests, self._blobs, self._missing, self._tag_lists)
 
     def _changed(self, repository: str, *, manifests: bool = False, digest: str = "") -> None:
         self._changes[repository] = self._changes.get(repository, 0) + 1

@@ -41,6 +41,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Final
 
+from hangar.gateway.clients import WrittenHash
 from hangar.gateway.oci.shared_files import Unusable, path_components
 from hangar.kit.writeback import start_writeback
 
@@ -162,12 +163,12 @@ class _RunningHash:
                 self._hasher.update(piece)
             self._size += sum(len(piece) for piece in pieces)
 
-    def snapshot(self) -> tuple[int, str] | None:
-        """`(size, sha256 hex)` of every byte written so far, or None once the hash ended."""
+    def snapshot(self) -> WrittenHash | None:
+        """The size and sha256 of every byte written so far, or None once the hash ended."""
         with self._lock:
             if self._broken:
                 return None
-            return self._size, self._hasher.copy().hexdigest()
+            return WrittenHash(self._size, self._hasher.copy().hexdigest())
 
 
 async def _finish(running: asyncio.Future[None]) -> None:
@@ -222,22 +223,23 @@ class SharedUploadFiles:
     def forget(self, upload_id: str) -> None:
         self._known.pop(upload_id, None)
 
-    def written_hash(self, upload_id: str) -> tuple[int, str] | None:
-        """`(size, sha256 hex)` of the upload's bytes if this process wrote and hashed all of them, from the
+    def written_hash(self, upload_id: str) -> WrittenHash | None:
+        """The size and sha256 of the upload's bytes if this process wrote and hashed all of them, from the
         first; None otherwise. Only a commit of exactly that many bytes uses it (the blobstore checks)."""
         known = self._known.get(upload_id)
         if known is None or known.hashed is None:
             return None
         return known.hashed.snapshot()
 
-    def _running_hash(self, upload_id: str, path: str, fd: int, size: int) -> _RunningHash | None:
-        """The hash the bytes written now at `size` continue: a new one for an empty file, the upload's if
-        it covers exactly the file's `size` bytes; None (and the upload hashed no more here) otherwise."""
+    def _running_hash(
+        self, upload_id: str, path: str, inode: tuple[int, int], size: int
+    ) -> _RunningHash | None:
+        """The hash the bytes written now at `size` into the file `inode` continue: a new one for an empty
+        file, the upload's if it covers exactly the file's `size` bytes; None (and the upload hashed no more
+        here) otherwise."""
         known = self._known.get(upload_id)
         if known is None or known.path != path:
             return None
-        opened = os.fstat(fd)
-        inode = (opened.st_dev, opened.st_ino)
         if known.hashed is None and size == 0:
             known.hashed = _RunningHash(inode)
         if known.hashed is not None and not known.hashed.continues(inode, size):
@@ -266,10 +268,11 @@ class SharedUploadFiles:
             self.forget(upload_id)  # gone (committed, cancelled) or busy: the blobstore answers either
             return None
         try:
-            size = os.fstat(fd).st_size
+            opened = os.fstat(fd)
+            size = opened.st_size
             if offset is not None and offset != size:
                 raise WrongOffset(size)
-            hashed = self._running_hash(upload_id, path, fd, size)
+            hashed = self._running_hash(upload_id, path, (opened.st_dev, opened.st_ino), size)
             return await self._write_chunks(fd, size, chunks, hashed.write if hashed else _write_all)
         finally:
             os.close(fd)  # releases the lock

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hangar.gateway.auth import PULL
-from hangar.gateway.clients import BlobInfo, BlobstorePort, RegistryPort, UploadStatus, WrittenHash
+from hangar.gateway.clients import BlobInfo, BlobstorePort, RegistryPort, UploadStatus
 from hangar.gateway.oci.access import AccessControl, Caller
 from hangar.gateway.oci.errors import OciError
 from hangar.gateway.oci.routes import Target, check_digest, check_name
@@ -264,8 +264,9 @@ class Uploads:
             if await self._write(request, target, offset) is None and offset is not None:
                 await self._checked_session(target, offset)  # a Content-Range and no bytes
             try:
+                written = self._files.written_hash(target.reference) if self._files is not None else None
                 blob = await self._blobstore.commit_upload(
-                    target.reference, digest, owner=target.name, written=self._written(target.reference)
+                    target.reference, digest, owner=target.name, written=written
                 )
             except DomainError as error:
                 raise self._unknown_if_missing(error, target.reference) from None
@@ -277,13 +278,6 @@ class Uploads:
             self._files.forget(target.reference)  # committed: no chunk can follow
         await self._registry.link_blob(target.name, blob.digest, blob.size)
         return blob
-
-    def _written(self, upload_id: str) -> WrittenHash | None:
-        """What this process hashed of the bytes it wrote straight into the upload's file, if all of them."""
-        if self._files is None:
-            return None
-        hashed = self._files.written_hash(upload_id)
-        return None if hashed is None else WrittenHash(*hashed)
 
     async def _discard(self, name: str, upload_id: str) -> None:
         with contextlib.suppress(Exception):
