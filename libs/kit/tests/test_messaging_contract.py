@@ -50,6 +50,22 @@ async def published_tags(db: Database, jetstream: Any, tags: list[str]) -> UnitO
     return uow
 
 
+TAG_MOVED = "hangar.registry.v1.TagMoved"
+
+
+def tag_consumer(jetstream: Any, uow: UnitOfWorkFactory[Any], subscription: Subscription) -> EventConsumer:
+    """A durable consumer of this test's own name on the test's stream, with one subscription."""
+    js, stream, prefix = jetstream
+    return EventConsumer(
+        js,
+        uow,
+        name=testing.unique_name("consumer"),
+        stream=stream,
+        subject_prefix=prefix,
+        subscriptions=[subscription],
+    )
+
+
 async def inbox_rows(db: Database, consumer: str) -> int:
     async with db.read_engine.connect() as session:
         rows = await session.execute(
@@ -139,7 +155,7 @@ async def test_unpublished_rows_stay_pending_when_nats_refuses_them(db: Database
 async def test_consumer_applies_each_effect_once_despite_failures_and_duplicates(
     db: Database, jetstream: Any
 ) -> None:
-    js, stream, prefix = jetstream
+    js, stream, _ = jetstream
     uow = await published_tags(db, jetstream, ["1", "2"])
     # The same event again under another NATS message id: only the inbox can tell it is a duplicate.
     original = await js.get_msg(stream, seq=1)
@@ -158,14 +174,7 @@ async def test_consumer_applies_each_effect_once_despite_failures_and_duplicates
             f"effect-{event.event_id}", 0, [TagMoved("x/y", event.message.tag, "sha256:y")]
         )
 
-    consumer = EventConsumer(
-        js,
-        uow,
-        name=testing.unique_name("consumer"),
-        stream=stream,
-        subject_prefix=prefix,
-        subscriptions=[Subscription("hangar.registry.v1.TagMoved", events_pb2.TagMoved, handler)],
-    )
+    consumer = tag_consumer(jetstream, uow, Subscription(TAG_MOVED, events_pb2.TagMoved, handler))
     task = asyncio.create_task(consumer.run())
     try:
         await testing.eventually(lambda: sorted(effects) == ["1", "2"], within=15)
@@ -180,7 +189,7 @@ async def test_consumer_applies_each_effect_once_despite_failures_and_duplicates
 async def test_events_a_subscription_does_not_apply_to_are_acked_without_a_unit_of_work(
     db: Database, jetstream: Any
 ) -> None:
-    js, stream, prefix = jetstream
+    js, stream, _ = jetstream
     uow = await published_tags(db, jetstream, ["skip-1", "keep", "skip-2"])
     handled: list[str] = []
 
@@ -188,20 +197,15 @@ async def test_events_a_subscription_does_not_apply_to_are_acked_without_a_unit_
         assert isinstance(event.message, events_pb2.TagMoved)
         handled.append(event.message.tag)
 
-    consumer = EventConsumer(
-        js,
+    consumer = tag_consumer(
+        jetstream,
         uow,
-        name=testing.unique_name("consumer"),
-        stream=stream,
-        subject_prefix=prefix,
-        subscriptions=[
-            Subscription(
-                "hangar.registry.v1.TagMoved",
-                events_pb2.TagMoved,
-                handler,
-                applies=lambda message: not message.tag.startswith("skip"),
-            )
-        ],
+        Subscription(
+            TAG_MOVED,
+            events_pb2.TagMoved,
+            handler,
+            applies=lambda message: not message.tag.startswith("skip"),
+        ),
     )
     task = asyncio.create_task(consumer.run())
     try:
