@@ -72,11 +72,19 @@ class EventCodec:
         return entry, to_proto(event, entry.proto).SerializeToString()
 
     def public_payload(self, event: DomainEvent) -> bytes:
+        return self.encode_both(event)[2]
+
+    def encode_both(self, event: DomainEvent) -> tuple[EventType, bytes, bytes]:
+        """The event's type, its stored payload and its public payload (private fields cleared; the same
+        bytes when it has none), converted once."""
         entry = self.type_of(event)
         message = to_proto(event, entry.proto)
+        stored = message.SerializeToString()
+        if not entry.private:
+            return entry, stored, stored
         for name in entry.private:
             message.ClearField(name)
-        return message.SerializeToString()
+        return entry, stored, message.SerializeToString()
 
     def decode(self, name: str, payload: bytes) -> DomainEvent:
         try:
@@ -88,30 +96,39 @@ class EventCodec:
         return from_proto(message, entry.domain)
 
 
+_FIELD_HINTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _field_hints(cls: type) -> tuple[tuple[str, Any], ...]:
+    """A dataclass's fields, each with its resolved type hint (resolving them is slow; classes are few)."""
+    known = _FIELD_HINTS.get(cls)
+    if known is None:
+        hints = typing.get_type_hints(cls)
+        known = _FIELD_HINTS[cls] = tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+    return known
+
+
 def to_proto(event: DomainEvent, proto: type[Message]) -> Message:
-    hints = typing.get_type_hints(type(event))
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(event):
-        value = getattr(event, field.name)
+    for name, hint in _field_hints(type(event)):
+        value = getattr(event, name)
         if value is None:
             continue
-        values[field.name] = _to_wire(value, hints[field.name])
+        values[name] = _to_wire(value, hint)
     return proto(**values)
 
 
 def from_proto(message: Message, domain: type[DomainEvent]) -> DomainEvent:
-    hints = typing.get_type_hints(domain)
-    values = {f.name: _from_wire(getattr(message, f.name), hints[f.name]) for f in dataclasses.fields(domain)}
+    values = {name: _from_wire(getattr(message, name), hint) for name, hint in _field_hints(domain)}
     return domain(**values)
 
 
 def _to_wire(value: Any, hint: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        hints = typing.get_type_hints(type(value))
         return {
-            f.name: _to_wire(getattr(value, f.name), hints[f.name])
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not None
+            name: _to_wire(getattr(value, name), inner)
+            for name, inner in _field_hints(type(value))
+            if getattr(value, name) is not None
         }
     if isinstance(value, datetime):
         return int(value.timestamp() * 1_000_000)
@@ -134,10 +151,7 @@ def _from_wire(value: Any, hint: Any) -> Any:
         inner = _inner(base)
         return origin(_from_wire(v, inner) for v in value)
     if dataclasses.is_dataclass(base) and isinstance(base, type):
-        hints = typing.get_type_hints(base)
-        return base(
-            **{f.name: _from_wire(getattr(value, f.name), hints[f.name]) for f in dataclasses.fields(base)}
-        )
+        return base(**{name: _from_wire(getattr(value, name), inner) for name, inner in _field_hints(base)})
     if optional and (value == "" or value == 0):
         return None
     return value

@@ -86,7 +86,7 @@ class EventStore:
         traceparent = tracing.current_traceparent()
         stored: list[StoredEvent] = []
         for offset, event in enumerate(events, start=1):
-            entry, payload = self._codec.encode(event)
+            entry, payload, public = self._codec.encode_both(event)
             event_id = str(uuid.uuid4())
             meta = {
                 "event_id": event_id,
@@ -122,7 +122,7 @@ class EventStore:
                 {
                     "event_id": event_id,
                     "subject": f"{self._subject_prefix}.{self._codec.service}.{entry.short_name}",
-                    "payload": self._codec.public_payload(event),
+                    "payload": public,
                     "headers": _headers(record),
                     "status": "pending",
                     "attempts": 0,
