@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry import trace
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from hangar.kit import context, schema, subjects, tracing
 from hangar.kit.db import Database
@@ -50,6 +50,26 @@ async def ensure_stream(js: JetStreamContext, stream: str, subject_prefix: str) 
 
 
 subject_for = subjects.subject_for
+
+# The relay's statements, built once (see hangar.kit.eventstore): pending rows oldest first, then marking
+# them published, or counting a failed attempt.
+_PENDING = (
+    select(schema.outbox.c.id, schema.outbox.c.subject, schema.outbox.c.payload, schema.outbox.c.headers)
+    .where(schema.outbox.c.status == "pending")
+    .order_by(schema.outbox.c.id)
+    .limit(bindparam("batch"))
+)
+_PENDING_SKIP_LOCKED = _PENDING.with_for_update(skip_locked=True)
+_PUBLISHED = (
+    update(schema.outbox)
+    .where(schema.outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status="published", published_at=bindparam("published_at"))
+)
+_FAILED = (
+    update(schema.outbox)
+    .where(schema.outbox.c.id == bindparam("row_id"))
+    .values(attempts=schema.outbox.c.attempts + 1, last_error=bindparam("error"))
+)
 
 
 class OutboxRelay:
@@ -101,41 +121,19 @@ class OutboxRelay:
         """
         failure: Exception | None = None
         async with self._db.engine.begin() as session:
-            query = (
-                select(
-                    schema.outbox.c.id,
-                    schema.outbox.c.subject,
-                    schema.outbox.c.payload,
-                    schema.outbox.c.headers,
-                )
-                .where(schema.outbox.c.status == "pending")
-                .order_by(schema.outbox.c.id)
-                .limit(self._batch)
-            )
-            if self._db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            rows = (await session.execute(query)).all()
+            query = _PENDING_SKIP_LOCKED if self._db.is_postgres else _PENDING
+            rows = (await session.execute(query, {"batch": self._batch})).all()
             done: list[int] = []
             for row in rows:
                 try:
                     await self._js.publish(row.subject, row.payload, headers=dict(row.headers), timeout=5)
                 except Exception as exc:
                     failure = exc
-                    await session.execute(
-                        update(schema.outbox)
-                        .where(schema.outbox.c.id == row.id)
-                        .values(
-                            attempts=schema.outbox.c.attempts + 1, last_error=str(exc)[:1000] or repr(exc)
-                        )
-                    )
+                    await session.execute(_FAILED, {"row_id": row.id, "error": str(exc)[:1000] or repr(exc)})
                     break
                 done.append(row.id)
             if done:
-                await session.execute(
-                    update(schema.outbox)
-                    .where(schema.outbox.c.id.in_(done))
-                    .values(status="published", published_at=datetime.now(UTC))
-                )
+                await session.execute(_PUBLISHED, {"ids": done, "published_at": datetime.now(UTC)})
         if failure is not None:
             raise failure
         return len(done)

@@ -6,7 +6,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, String, Table, delete, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -80,25 +92,44 @@ def codec() -> EventCodec:
 
 # -- projectors ----------------------------------------------------------------------------------------
 
+# Statements built once: SQLAlchemy reuses their cache keys and compiled forms; a call only binds values.
+_INSERT_SESSION = upload_sessions.insert()
+_SESSION_STATE = (
+    update(upload_sessions)
+    .where(upload_sessions.c.upload_id == bindparam("key"))
+    .values(state=bindparam("state"), updated_at=bindparam("updated_at"))
+)
+_INSERT_BLOB = {
+    "postgresql": postgresql.insert(blobs).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(blobs).on_conflict_do_nothing(),
+}
+_DELETE_BLOB = delete(blobs).where(blobs.c.digest == bindparam("key"))
+_COLLECTION_UPDATES: dict[tuple[str, ...], Any] = {
+    columns: update(blob_collection)
+    .where(blob_collection.c.digest == bindparam("key"))
+    .values({column: bindparam(column) for column in (*columns, "updated_at")})
+    for columns in (("state", "generation", "condemned_at"), ("state", "condemned_at"))
+}
+_INSERT_COLLECTION = blob_collection.insert()
+
 
 async def project_upload_sessions(session: AsyncConnection, stored: StoredEvent) -> None:
     event = stored.event
     if isinstance(event, UploadStarted):
         await session.execute(
-            upload_sessions.insert().values(
-                upload_id=event.upload_id,
-                owner=event.owner,
-                state=UploadState.OPEN.value,
-                created_at=stored.recorded_at,
-                updated_at=stored.recorded_at,
-            )
+            _INSERT_SESSION,
+            {
+                "upload_id": event.upload_id,
+                "owner": event.owner,
+                "state": UploadState.OPEN.value,
+                "created_at": stored.recorded_at,
+                "updated_at": stored.recorded_at,
+            },
         )
     elif isinstance(event, BlobStored | UploadCancelled):
         state = UploadState.COMMITTED if isinstance(event, BlobStored) else UploadState.CANCELLED
         await session.execute(
-            update(upload_sessions)
-            .where(upload_sessions.c.upload_id == event.upload_id)
-            .values(state=state.value, updated_at=stored.recorded_at)
+            _SESSION_STATE, {"key": event.upload_id, "state": state.value, "updated_at": stored.recorded_at}
         )
 
 
@@ -108,9 +139,8 @@ async def project_blobs(session: AsyncConnection, stored: StoredEvent) -> None:
         # Whatever `new_content` says, the row may be missing (content stored before a crash kept its event
         # from being recorded) or present (a concurrent commit of the same content): insert if absent.
         await session.execute(
-            _insert_ignoring_duplicates(
-                session, blobs, digest=event.digest, size=event.size, created_at=stored.recorded_at
-            )
+            _insert_ignoring_duplicates(session),
+            {"digest": event.digest, "size": event.size, "created_at": stored.recorded_at},
         )
 
 
@@ -128,33 +158,38 @@ async def project_blob_collection(session: AsyncConnection, stored: StoredEvent)
     elif isinstance(event, BlobDeleted):
         values = {"state": DELETED, "condemned_at": None}
         # Gone from the blob index too: a stat or a new upload's commit finds no blob.
-        await session.execute(delete(blobs).where(blobs.c.digest == event.digest))
+        await session.execute(_DELETE_BLOB, {"key": event.digest})
     else:
         return
     updated = await session.execute(
-        update(blob_collection)
-        .where(blob_collection.c.digest == event.digest)
-        .values(**values, updated_at=at)
+        _COLLECTION_UPDATES[tuple(values)], {**values, "key": event.digest, "updated_at": at}
     )
     if updated.rowcount == 0:
         await session.execute(
-            blob_collection.insert().values(digest=event.digest, **{"generation": 0, **values}, updated_at=at)
+            _INSERT_COLLECTION, {"digest": event.digest, "generation": 0, **values, "updated_at": at}
         )
 
 
 PROJECTORS: Final[tuple[Projector, ...]] = (project_upload_sessions, project_blobs, project_blob_collection)
 
 
-def _insert_ignoring_duplicates(session: AsyncConnection, table: Table, **values: Any) -> Any:
+def _insert_ignoring_duplicates(session: AsyncConnection) -> Any:
     dialect = session.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    raise NotImplementedError(f"no insert-if-absent for {dialect}")
+    try:
+        return _INSERT_BLOB[dialect]
+    except KeyError:
+        raise NotImplementedError(f"no insert-if-absent for {dialect}") from None
 
 
 # -- queries -------------------------------------------------------------------------------------------
+
+
+_UPLOAD = select(upload_sessions).where(upload_sessions.c.upload_id == bindparam("key"))
+_COLLECTION_STATE = select(blob_collection.c.state).where(blob_collection.c.digest == bindparam("key"))
+_LOCK_COLLECTION = (
+    select(blob_collection.c.digest).where(blob_collection.c.digest == bindparam("key")).with_for_update()
+)
+_BLOB = select(blobs).where(blobs.c.digest == bindparam("key"))
 
 
 class SqlViews:
@@ -164,9 +199,7 @@ class SqlViews:
         self._session = session
 
     async def upload(self, upload_id: str) -> UploadView | None:
-        result = await self._session.execute(
-            select(upload_sessions).where(upload_sessions.c.upload_id == upload_id)
-        )
+        result = await self._session.execute(_UPLOAD, {"key": upload_id})
         row = result.mappings().first()
         if row is None:
             return None
@@ -179,16 +212,12 @@ class SqlViews:
         )
 
     async def condemned(self, digest: str) -> bool:
-        result = await self._session.execute(
-            select(blob_collection.c.state).where(blob_collection.c.digest == digest)
-        )
+        result = await self._session.execute(_COLLECTION_STATE, {"key": digest})
         return result.scalar_one_or_none() == CONDEMNED
 
     async def lock_collection(self, digest: str) -> None:
         # FOR UPDATE on PostgreSQL; SQLite's write transactions (BEGIN IMMEDIATE) already run one at a time.
-        await self._session.execute(
-            select(blob_collection.c.digest).where(blob_collection.c.digest == digest).with_for_update()
-        )
+        await self._session.execute(_LOCK_COLLECTION, {"key": digest})
 
     async def condemned_before(self, cutoff: datetime, limit: int) -> list[str]:
         result = await self._session.execute(
@@ -200,7 +229,7 @@ class SqlViews:
         return list(result.scalars())
 
     async def blob(self, digest: str) -> BlobView | None:
-        result = await self._session.execute(select(blobs).where(blobs.c.digest == digest))
+        result = await self._session.execute(_BLOB, {"key": digest})
         row = result.mappings().first()
         if row is None:
             return None

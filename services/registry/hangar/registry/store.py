@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -146,6 +147,32 @@ def codec() -> EventCodec:
 # -- projection -------------------------------------------------------------------------------------------
 
 
+# The statements of a push's and a pull's hot path, built once: SQLAlchemy reuses their cache keys and
+# compiled forms, a call only binds values.
+_INSERT_BLOB = insert(blobs)
+_REPOSITORY_KIND = select(repositories.c.kind).where(repositories.c.name == bindparam("repo"))
+_BLOB_SIZE = select(blobs.c.size).where(
+    blobs.c.repository == bindparam("repo"), blobs.c.digest == bindparam("digest")
+)
+_LINKING = select(func.count()).select_from(blobs).where(blobs.c.digest == bindparam("digest"))
+_MANIFEST = select(manifests.c.digest, manifests.c.media_type, manifests.c.content).where(
+    manifests.c.repository == bindparam("repo"), manifests.c.digest == bindparam("digest")
+)
+_TAGGED_MANIFEST = (
+    select(manifests.c.digest, manifests.c.media_type, manifests.c.content)
+    .select_from(
+        tags.join(
+            manifests,
+            (manifests.c.repository == tags.c.repository) & (manifests.c.digest == tags.c.digest),
+        )
+    )
+    .where(tags.c.repository == bindparam("repo"), tags.c.tag == bindparam("tag"))
+)
+_TAG_TARGET = select(tags.c.digest).where(
+    tags.c.repository == bindparam("repo"), tags.c.tag == bindparam("tag")
+)
+
+
 async def project_registry(session: AsyncConnection, stored: StoredEvent) -> None:
     """Keep the read models in step with the registry events, in the appending transaction."""
     at = stored.recorded_at
@@ -156,7 +183,7 @@ async def project_registry(session: AsyncConnection, stored: StoredEvent) -> Non
             )
         case BlobLinked() as event:
             await session.execute(
-                insert(blobs).values(repository=event.repository, digest=event.digest, size=event.size)
+                _INSERT_BLOB, {"repository": event.repository, "digest": event.digest, "size": event.size}
             )
         case BlobUnlinked() as event:
             await session.execute(
@@ -251,9 +278,7 @@ class SqlViews(ArtifactSqlViews):
         self._session = session
 
     async def repository_kind(self, repository: str) -> str | None:
-        result = await self._session.execute(
-            select(repositories.c.kind).where(repositories.c.name == repository)
-        )
+        result = await self._session.execute(_REPOSITORY_KIND, {"repo": repository})
         return result.scalar_one_or_none()
 
     async def lock_repository(self, repository: str) -> str | None:
@@ -272,9 +297,7 @@ class SqlViews(ArtifactSqlViews):
             await self._session.execute(select(func.pg_advisory_xact_lock(key)))
 
     async def blob_size(self, repository: str, digest: str) -> int | None:
-        result = await self._session.execute(
-            select(blobs.c.size).where(blobs.c.repository == repository, blobs.c.digest == digest)
-        )
+        result = await self._session.execute(_BLOB_SIZE, {"repo": repository, "digest": digest})
         return result.scalar_one_or_none()
 
     async def blob_sizes(self, repository: str, digests: Collection[str]) -> dict[str, int]:
@@ -300,32 +323,17 @@ class SqlViews(ArtifactSqlViews):
         return found
 
     async def manifest(self, repository: str, digest: str) -> StoredManifest | None:
-        result = await self._session.execute(
-            select(manifests.c.digest, manifests.c.media_type, manifests.c.content).where(
-                manifests.c.repository == repository, manifests.c.digest == digest
-            )
-        )
+        result = await self._session.execute(_MANIFEST, {"repo": repository, "digest": digest})
         row = result.one_or_none()
         return None if row is None else StoredManifest(row.digest, row.media_type, row.content)
 
     async def tagged_manifest(self, repository: str, tag: str) -> StoredManifest | None:
-        result = await self._session.execute(
-            select(manifests.c.digest, manifests.c.media_type, manifests.c.content)
-            .select_from(
-                tags.join(
-                    manifests,
-                    (manifests.c.repository == tags.c.repository) & (manifests.c.digest == tags.c.digest),
-                )
-            )
-            .where(tags.c.repository == repository, tags.c.tag == tag)
-        )
+        result = await self._session.execute(_TAGGED_MANIFEST, {"repo": repository, "tag": tag})
         row = result.one_or_none()
         return None if row is None else StoredManifest(row.digest, row.media_type, row.content)
 
     async def tag_target(self, repository: str, tag: str) -> str | None:
-        result = await self._session.execute(
-            select(tags.c.digest).where(tags.c.repository == repository, tags.c.tag == tag)
-        )
+        result = await self._session.execute(_TAG_TARGET, {"repo": repository, "tag": tag})
         return result.scalar_one_or_none()
 
     async def tags_of(self, repository: str, digest: str) -> list[str]:
@@ -356,9 +364,7 @@ class SqlViews(ArtifactSqlViews):
         return list(result.scalars())
 
     async def repositories_linking(self, digest: str) -> int:
-        result = await self._session.execute(
-            select(func.count()).select_from(blobs).where(blobs.c.digest == digest)
-        )
+        result = await self._session.execute(_LINKING, {"digest": digest})
         return int(result.scalar_one())
 
     async def tags(self, repository: str, *, after: str | None, limit: int | None) -> list[str]:
