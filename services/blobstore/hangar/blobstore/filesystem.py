@@ -227,10 +227,10 @@ class FilesystemBackend(RangedReads):
     async def _locked_upload(self, upload_id: str) -> AsyncIterator[_LockedUpload]:
         """Open the upload's file holding an exclusive flock, which every process's writers respect."""
         path = self._upload_path(upload_id)
-        fd = await _open_cancel_safely(lambda: _open_and_lock(path, upload_id))
+        sizes: list[int] = []
+        fd = await _open_cancel_safely(lambda: _open_and_lock(path, upload_id, sizes))
         try:
-            size = (await _off_loop(os.fstat, fd)).st_size
-            yield _LockedUpload(path=path, fd=fd, size=size)
+            yield _LockedUpload(path=path, fd=fd, size=sizes[0])
         finally:
             os.close(fd)  # releases the lock
 
@@ -277,7 +277,8 @@ def _close_opened(opening: asyncio.Future[int]) -> None:
         os.close(opening.result())
 
 
-def _open_and_lock(path: Path, upload_id: str) -> int:
+def _open_and_lock(path: Path, upload_id: str, sizes: list[int]) -> int:
+    """The upload's file opened and exclusively locked; its size (as locked) is appended to `sizes`."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -296,6 +297,7 @@ def _open_and_lock(path: Path, upload_id: str) -> int:
         opened = os.fstat(fd)
         if (current.st_dev, current.st_ino) != (opened.st_dev, opened.st_ino):
             raise unknown_upload(upload_id)
+        sizes.append(opened.st_size)
     except BaseException:
         os.close(fd)
         raise

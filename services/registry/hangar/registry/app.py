@@ -145,9 +145,8 @@ class App:
         """
         validate_repository_name(repository)
         key = str(Digest.parse(digest))
-        async with self.uow(readonly=True) as uow:
-            if await uow.views.blob_size(repository, key) == size:
-                return
+        # No read-only look first: a push links blobs the repository does not hold yet (it HEADs them
+        # before uploading), and a link already there costs the write transaction one read and no write.
         await retry_on_conflict(lambda: self._link_blob(repository, key, size))
 
     async def _link_blob(self, repository: str, digest: str, size: int) -> None:
