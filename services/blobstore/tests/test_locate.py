@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -29,10 +30,10 @@ UNKNOWN = "sha256:" + "0" * 64
 def make_stub(sqlite_url: str, open_units_of_work: Callable[[str], Any]) -> Callable[..., Any]:
     """A BlobstoreService over in-process gRPC on the given backend, locating its files if `locator`."""
 
-    def make(backend: Any, locator: Any = None) -> Any:
+    def make(backend: Any, locator: Any = None, upload_locator: Any = None) -> Any:
         async def stubs() -> AsyncIterator[Any]:
             async with open_units_of_work(sqlite_url) as uow:
-                async for stub in serve(App(uow, backend, locator=locator)):
+                async for stub in serve(App(uow, backend, locator=locator, upload_locator=upload_locator)):
                     yield stub
 
         return stubs()
@@ -99,3 +100,37 @@ async def test_s3_has_no_path_to_give(
 
     assert reply.path == "" and reply.size == len(b"in a bucket") and reply.digest == digest
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND and error_code(unknown.value) == "BLOB_UNKNOWN"
+
+
+async def commit(stub: Any, data: bytes) -> Any:
+    upload_id = (await stub.StartUpload(pb.StartUploadRequest(owner="demo/x"))).upload_id
+    await stub.Write(iter([pb.WriteRequest(upload_id=upload_id, write_offset=0, data=data)]))
+    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    return await stub.CommitUpload(pb.CommitUploadRequest(upload_id=upload_id, digest=digest))
+
+
+async def test_a_commit_names_the_blobs_file_as_locate_would(
+    tmp_path: Path, make_stub: Callable[..., Any]
+) -> None:
+    backend = FilesystemBackend(tmp_path / "blobs")
+    data = os.urandom(5000)
+    async for stub in make_stub(backend, backend, backend):
+        committed = await commit(stub, data)
+        again = await commit(stub, data)  # the same content again: deduplicated, the same file
+        located = await stub.LocateBlob(pb.LocateBlobRequest(digest=committed.digest))
+
+    assert committed.path == located.path == again.path != ""
+    assert (tmp_path / "blobs" / committed.path).read_bytes() == data
+
+
+async def test_a_commit_names_no_file_without_a_backend_sharing_them(
+    bucket: str, connection: S3Connection, session: AioSession, make_stub: Callable[..., Any]
+) -> None:
+    backend = S3Backend(bucket, "hangar", connection, session)
+    try:
+        async for stub in make_stub(backend):
+            committed = await commit(stub, b"in a bucket")
+    finally:
+        await backend.close()
+
+    assert committed.path == "" and committed.size == len(b"in a bucket")

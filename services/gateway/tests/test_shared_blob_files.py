@@ -69,6 +69,7 @@ async def test_a_get_reads_the_shared_file_and_remembers_where_it_lies(
     client: httpx.AsyncClient, fakes: FakeWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(shared_files, "READ_SIZE", 4096)  # several blocks, bounded each
+    fakes.blobstore.commit_paths = False  # pushed elsewhere: this replica must ask where it lies
     auth = await auth_for(client)
     data = os.urandom(3 * 4096 + 5)
     digest = await push(client, auth, data)
@@ -82,6 +83,39 @@ async def test_a_get_reads_the_shared_file_and_remembers_where_it_lies(
         assert response.headers["Docker-Content-Digest"] == digest
     assert fakes.blobstore.read_calls == 0  # no byte over gRPC
     assert fakes.blobstore.locate_calls == 1  # the location is kept per digest
+
+
+async def test_a_blob_pushed_through_this_replica_is_read_without_asking_where_it_lies(
+    client: httpx.AsyncClient, fakes: FakeWorld
+) -> None:
+    auth = await auth_for(client)
+    data = os.urandom(20_000)
+    digest = digest_of(data)
+    started = await client.post(f"/v2/{NAME}/blobs/uploads/", headers=auth)
+    assert started.status_code == 202, started.text
+    patched = await client.patch(started.headers["Location"], content=data, headers=auth)
+    closed = await client.put(patched.headers["Location"], params={"digest": digest}, headers=auth)
+    assert closed.status_code == 201, closed.text
+
+    response = await client.get(f"/v2/{NAME}/blobs/{digest}", headers=auth)
+
+    assert response.status_code == 200 and response.content == data
+    assert fakes.blobstore.locate_calls == 0  # the commit said where the file lies
+    assert fakes.blobstore.read_calls == 0
+
+
+async def test_a_committed_path_leading_outside_the_directory_is_not_remembered(
+    client: httpx.AsyncClient, fakes: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(FakeBlobstore, "blob_path", staticmethod(lambda digest: "../outside"))
+    auth = await auth_for(client)
+    data = os.urandom(3000)
+    digest = await push(client, auth, data)
+
+    response = await client.get(f"/v2/{NAME}/blobs/{digest}", headers=auth)
+
+    assert response.status_code == 200 and response.content == data
+    assert fakes.blobstore.read_calls == 1  # streamed over gRPC instead
 
 
 async def test_ranges_are_read_from_the_shared_file(
@@ -109,6 +143,7 @@ async def test_ranges_are_read_from_the_shared_file(
 async def test_a_path_leading_outside_the_directory_is_refused_and_the_blob_streamed(
     client: httpx.AsyncClient, fakes: FakeWorld, shared: Path
 ) -> None:
+    fakes.blobstore.commit_paths = False  # pushed elsewhere: this replica must ask where it lies
     auth = await auth_for(client)
     data = b"the real blob"
     digest = await push(client, auth, data)
@@ -147,6 +182,7 @@ async def test_a_symlink_out_of_the_directory_is_not_followed(
 async def test_a_missing_file_falls_back_to_the_stream_and_is_located_again(
     client: httpx.AsyncClient, fakes: FakeWorld, shared: Path
 ) -> None:
+    fakes.blobstore.commit_paths = False  # pushed elsewhere: this replica must ask where it lies
     auth = await auth_for(client)
     data = b"collected meanwhile"
     digest = await push(client, auth, data)

@@ -126,6 +126,11 @@ class UploadLocator(Protocol):
         """The upload's data file relative to the backend's root ('/'-separated)."""
         ...
 
+    def blob_file(self, digest: Digest) -> str:
+        """Where a committed blob's file lies relative to the backend's root ('/'-separated); says nothing
+        about whether it is there."""
+        ...
+
 
 class BlobBackend(BlobIngester, BlobStatter, BlobReader, BlobDeleter, Protocol):
     """Everything the blobstore needs from storage. Every implementation passes `BlobBackendContract`."""

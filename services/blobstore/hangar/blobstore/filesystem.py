@@ -94,6 +94,10 @@ class FilesystemBackend(RangedReads):
         """`UploadLocator.upload_file`: the upload's file under the root, as writers sharing it open it."""
         return f"uploads/{check_upload_id(upload_id)}"
 
+    def blob_file(self, digest: Digest) -> str:
+        """`UploadLocator.blob_file`: the blob's path under the root, as readers sharing it open it."""
+        return f"blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
+
     async def upload_size(self, upload_id: str) -> int:
         path = self._upload_path(upload_id)
         try:
@@ -192,7 +196,7 @@ class FilesystemBackend(RangedReads):
         size = await self.stat(digest)
         if size is None:
             return None
-        return f"blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}", size
+        return self.blob_file(digest), size
 
     async def _stream(self, digest: Digest, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
         path = self._blob_path(digest)

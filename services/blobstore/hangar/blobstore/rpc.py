@@ -69,7 +69,9 @@ class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: i
         digest, size = await self._app.commit(
             request.upload_id, request.digest, owner=request.owner or None, written=written
         )
-        return blobstore_pb2.CommitUploadResponse(digest=digest, size=size)
+        return blobstore_pb2.CommitUploadResponse(
+            digest=digest, size=size, path=self._app.blob_file(digest) or ""
+        )
 
     async def CancelUpload(
         self, request: blobstore_pb2.CancelUploadRequest, context: Any

@@ -218,6 +218,7 @@ def create_app(
         try:
             yield
         finally:
+            await oci.close()
             if index_events is not None:
                 await index_events.stop()
             if listener is not None:

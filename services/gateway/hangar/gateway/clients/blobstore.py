@@ -120,7 +120,7 @@ class BlobstoreClient:
             request.written_hash.sha256 = written.sha256
         with rpc.domain_errors():
             reply = await self._stub.CommitUpload(request, timeout=self._timeout)
-        return BlobInfo(digest=reply.digest or digest, size=int(reply.size))
+        return BlobInfo(digest=reply.digest or digest, size=int(reply.size), path=reply.path or None)
 
     async def cancel_upload(self, upload_id: str, *, owner: str = "") -> None:
         request = blobstore_pb2.CancelUploadRequest(upload_id=upload_id, owner=owner)

@@ -252,6 +252,9 @@ class RepositoryPage:
 class BlobInfo:
     digest: str
     size: int
+    #: Where a just-committed blob's file lies in the blob directory shared with a filesystem blobstore
+    #: ('/'-separated), when the commit said (`commit_upload`); never part of equality.
+    path: str | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -61,7 +61,9 @@ class OciApi:
             blobstore,
             access,
             files=SharedUploadFiles(shared_blob_dir) if shared_blob_dir is not None else None,
+            blob_files=files,
         )
+        self._spares = uploads.spares
         manifests = Manifests(registry, blobstore)
         tags = Tags(registry)
         referrers = Referrers(registry)
@@ -91,6 +93,10 @@ class OciApi:
             routes.TAGS: {"GET": (LIST, tags.list)},
             routes.REFERRERS: {"GET": (LIST, referrers.list)},
         }
+
+    async def close(self) -> None:
+        """Cancel the upload sessions opened ahead and not taken (`SpareUploads`)."""
+        await self._spares.close()
 
     def routes(self) -> list[Route]:
         return [

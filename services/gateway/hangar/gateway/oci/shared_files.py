@@ -231,6 +231,18 @@ class SharedBlobFiles:
         self._paths.put(digest, location.path)
         return location.path
 
+    def remember(self, digest: str, relative: str) -> None:
+        """Where a blob just committed lies (`BlobInfo.path`), so a GET of it needs no LocateBlob. Ignored
+        while reads are paused, and for a path that could lead outside the directory."""
+        if self._clock() < self._unavailable_until:
+            return
+        try:
+            path_components(relative)
+        except Unusable as error:
+            log.warning("blob %s is streamed from the blobstore: %s", digest, error)
+            return
+        self._paths.put(digest, relative)
+
     def _forget(self, digest: str) -> None:
         self._paths.pop(digest)
 

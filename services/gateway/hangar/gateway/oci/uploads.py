@@ -27,7 +27,9 @@ from hangar.gateway.clients import BlobInfo, BlobstorePort, RegistryPort, Upload
 from hangar.gateway.oci.access import AccessControl, Caller
 from hangar.gateway.oci.errors import OciError
 from hangar.gateway.oci.routes import Target, check_digest, check_name
+from hangar.gateway.oci.shared_files import SharedBlobFiles
 from hangar.gateway.oci.shared_uploads import SharedUploadFiles, WrongOffset
+from hangar.gateway.oci.spare_uploads import SpareUploads
 from hangar.kit.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -75,11 +77,14 @@ class Uploads:
         access: AccessControl,
         *,
         files: SharedUploadFiles | None = None,
+        blob_files: SharedBlobFiles | None = None,
     ) -> None:
         self._registry = registry
         self._blobstore = blobstore
         self._access = access
         self._files = files
+        self._blob_files = blob_files
+        self.spares = SpareUploads(self._open_spare, self._cancel_spare)
 
     # -- POST /v2/<name>/blobs/uploads/ ----------------------------------------------------------------
 
@@ -104,10 +109,9 @@ class Uploads:
         return self._accepted(name, upload_id, 0)
 
     async def _start_upload(self, name: str) -> str:
-        if self._files is None:
-            return await self._blobstore.start_upload(name)
-        started = await self._blobstore.open_upload(name)
-        self._files.remember(started.upload_id, name, started.path)
+        started = await self.spares.take(name)
+        if self._files is not None:
+            self._files.remember(started.upload_id, name, started.path)
         return started.upload_id
 
     async def _mount(self, name: str, digest: str, source: str | None, caller: Caller) -> BlobInfo | None:
@@ -276,8 +280,16 @@ class Uploads:
             raise
         if self._files is not None:
             self._files.forget(target.reference)  # committed: no chunk can follow
+        if self._blob_files is not None and blob.path is not None:
+            self._blob_files.remember(blob.digest, blob.path)  # a pull after this push needs no LocateBlob
         await self._registry.link_blob(target.name, blob.digest, blob.size)
         return blob
+
+    async def _open_spare(self, owner: str) -> UploadStatus:
+        return await self._blobstore.open_upload(owner)
+
+    async def _cancel_spare(self, upload_id: str, owner: str) -> None:
+        await self._blobstore.cancel_upload(upload_id, owner=owner)
 
     async def _discard(self, name: str, upload_id: str) -> None:
         with contextlib.suppress(Exception):

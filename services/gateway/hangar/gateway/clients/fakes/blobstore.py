@@ -47,6 +47,8 @@ class FakeBlobstore:
         #: Paths `locate_blob` answers instead, by digest (e.g. a hostile one).
         self.located_paths: dict[str, str] = {}
         self.locate_calls = 0
+        #: Whether a commit says where the blob's file lies (with `shared_dir`), as the real blobstore does.
+        self.commit_paths = True
         #: What each commit was told the writer hashed, by upload id.
         self.written_hashes: dict[str, WrittenHash | None] = {}
         self.read_calls = 0
@@ -127,6 +129,8 @@ class FakeBlobstore:
             path = self.shared_dir / self.blob_path(digest)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(upload.data)
+            if self.commit_paths:
+                return BlobInfo(digest=digest, size=len(upload.data), path=self.blob_path(digest))
         return BlobInfo(digest=digest, size=len(upload.data))
 
     @staticmethod

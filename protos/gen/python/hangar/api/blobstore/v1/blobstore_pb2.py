@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'hangar/api/blobstore/v1/blobstore.proto\x12\x17hangar.api.blobstore.v1\"#\n\x12StartUploadRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"6\n\x13StartUploadResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"d\n\x0cWriteRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x14\n\x0cwrite_offset\x18\x02 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x0e\n\x06\x61ppend\x18\x05 \x01(\x08\"\'\n\rWriteResponse\x12\x16\n\x0e\x63ommitted_size\x18\x01 \x01(\x03\";\n\x17QueryWriteStatusRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"b\n\x18QueryWriteStatusResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x16\n\x0e\x63ommitted_size\x18\x03 \x01(\x03\x12\x0c\n\x04path\x18\x04 \x01(\t\"\x83\x01\n\x13\x43ommitUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12:\n\x0cwritten_hash\x18\x04 \x01(\x0b\x32$.hangar.api.blobstore.v1.WrittenHash\"+\n\x0bWrittenHash\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\x0e\n\x06sha256\x18\x02 \x01(\t\"4\n\x14\x43ommitUploadResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"7\n\x13\x43\x61ncelUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"\x16\n\x14\x43\x61ncelUploadResponse\"F\n\x0bReadRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x13\n\x0bread_offset\x18\x02 \x01(\x03\x12\x12\n\nread_limit\x18\x03 \x01(\x03\"\x1c\n\x0cReadResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"!\n\x0fStatBlobRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"0\n\x10StatBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"$\n\x12PresignBlobRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"\xfc\x01\n\x13PresignBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x03 \x01(\x03\x12M\n\x0bunavailable\x18\x04 \x01(\x0e\x32\x38.hangar.api.blobstore.v1.PresignBlobResponse.Unavailable\"]\n\x0bUnavailable\x12\x1b\n\x17UNAVAILABLE_UNSPECIFIED\x10\x00\x12\x18\n\x14UNAVAILABLE_DISABLED\x10\x01\x12\x17\n\x13UNAVAILABLE_BACKEND\x10\x02\"#\n\x11LocateBlobRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"@\n\x12LocateBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x32\xb2\x07\n\x10\x42lobstoreService\x12h\n\x0bStartUpload\x12+.hangar.api.blobstore.v1.StartUploadRequest\x1a,.hangar.api.blobstore.v1.StartUploadResponse\x12X\n\x05Write\x12%.hangar.api.blobstore.v1.WriteRequest\x1a&.hangar.api.blobstore.v1.WriteResponse(\x01\x12w\n\x10QueryWriteStatus\x12\x30.hangar.api.blobstore.v1.QueryWriteStatusRequest\x1a\x31.hangar.api.blobstore.v1.QueryWriteStatusResponse\x12k\n\x0c\x43ommitUpload\x12,.hangar.api.blobstore.v1.CommitUploadRequest\x1a-.hangar.api.blobstore.v1.CommitUploadResponse\x12k\n\x0c\x43\x61ncelUpload\x12,.hangar.api.blobstore.v1.CancelUploadRequest\x1a-.hangar.api.blobstore.v1.CancelUploadResponse\x12U\n\x04Read\x12$.hangar.api.blobstore.v1.ReadRequest\x1a%.hangar.api.blobstore.v1.ReadResponse0\x01\x12_\n\x08StatBlob\x12(.hangar.api.blobstore.v1.StatBlobRequest\x1a).hangar.api.blobstore.v1.StatBlobResponse\x12h\n\x0bPresignBlob\x12+.hangar.api.blobstore.v1.PresignBlobRequest\x1a,.hangar.api.blobstore.v1.PresignBlobResponse\x12\x65\n\nLocateBlob\x12*.hangar.api.blobstore.v1.LocateBlobRequest\x1a+.hangar.api.blobstore.v1.LocateBlobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'hangar/api/blobstore/v1/blobstore.proto\x12\x17hangar.api.blobstore.v1\"#\n\x12StartUploadRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"6\n\x13StartUploadResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"d\n\x0cWriteRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x14\n\x0cwrite_offset\x18\x02 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x0e\n\x06\x61ppend\x18\x05 \x01(\x08\"\'\n\rWriteResponse\x12\x16\n\x0e\x63ommitted_size\x18\x01 \x01(\x03\";\n\x17QueryWriteStatusRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"b\n\x18QueryWriteStatusResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x16\n\x0e\x63ommitted_size\x18\x03 \x01(\x03\x12\x0c\n\x04path\x18\x04 \x01(\t\"\x83\x01\n\x13\x43ommitUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12:\n\x0cwritten_hash\x18\x04 \x01(\x0b\x32$.hangar.api.blobstore.v1.WrittenHash\"+\n\x0bWrittenHash\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\x0e\n\x06sha256\x18\x02 \x01(\t\"B\n\x14\x43ommitUploadResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0c\n\x04path\x18\x03 \x01(\t\"7\n\x13\x43\x61ncelUploadRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\"\x16\n\x14\x43\x61ncelUploadResponse\"F\n\x0bReadRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x13\n\x0bread_offset\x18\x02 \x01(\x03\x12\x12\n\nread_limit\x18\x03 \x01(\x03\"\x1c\n\x0cReadResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"!\n\x0fStatBlobRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"0\n\x10StatBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"$\n\x12PresignBlobRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"\xfc\x01\n\x13PresignBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x03 \x01(\x03\x12M\n\x0bunavailable\x18\x04 \x01(\x0e\x32\x38.hangar.api.blobstore.v1.PresignBlobResponse.Unavailable\"]\n\x0bUnavailable\x12\x1b\n\x17UNAVAILABLE_UNSPECIFIED\x10\x00\x12\x18\n\x14UNAVAILABLE_DISABLED\x10\x01\x12\x17\n\x13UNAVAILABLE_BACKEND\x10\x02\"#\n\x11LocateBlobRequest\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\"@\n\x12LocateBlobResponse\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x32\xb2\x07\n\x10\x42lobstoreService\x12h\n\x0bStartUpload\x12+.hangar.api.blobstore.v1.StartUploadRequest\x1a,.hangar.api.blobstore.v1.StartUploadResponse\x12X\n\x05Write\x12%.hangar.api.blobstore.v1.WriteRequest\x1a&.hangar.api.blobstore.v1.WriteResponse(\x01\x12w\n\x10QueryWriteStatus\x12\x30.hangar.api.blobstore.v1.QueryWriteStatusRequest\x1a\x31.hangar.api.blobstore.v1.QueryWriteStatusResponse\x12k\n\x0c\x43ommitUpload\x12,.hangar.api.blobstore.v1.CommitUploadRequest\x1a-.hangar.api.blobstore.v1.CommitUploadResponse\x12k\n\x0c\x43\x61ncelUpload\x12,.hangar.api.blobstore.v1.CancelUploadRequest\x1a-.hangar.api.blobstore.v1.CancelUploadResponse\x12U\n\x04Read\x12$.hangar.api.blobstore.v1.ReadRequest\x1a%.hangar.api.blobstore.v1.ReadResponse0\x01\x12_\n\x08StatBlob\x12(.hangar.api.blobstore.v1.StatBlobRequest\x1a).hangar.api.blobstore.v1.StatBlobResponse\x12h\n\x0bPresignBlob\x12+.hangar.api.blobstore.v1.PresignBlobRequest\x1a,.hangar.api.blobstore.v1.PresignBlobResponse\x12\x65\n\nLocateBlob\x12*.hangar.api.blobstore.v1.LocateBlobRequest\x1a+.hangar.api.blobstore.v1.LocateBlobResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,29 +48,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WRITTENHASH']._serialized_start=599
   _globals['_WRITTENHASH']._serialized_end=642
   _globals['_COMMITUPLOADRESPONSE']._serialized_start=644
-  _globals['_COMMITUPLOADRESPONSE']._serialized_end=696
-  _globals['_CANCELUPLOADREQUEST']._serialized_start=698
-  _globals['_CANCELUPLOADREQUEST']._serialized_end=753
-  _globals['_CANCELUPLOADRESPONSE']._serialized_start=755
-  _globals['_CANCELUPLOADRESPONSE']._serialized_end=777
-  _globals['_READREQUEST']._serialized_start=779
-  _globals['_READREQUEST']._serialized_end=849
-  _globals['_READRESPONSE']._serialized_start=851
-  _globals['_READRESPONSE']._serialized_end=879
-  _globals['_STATBLOBREQUEST']._serialized_start=881
-  _globals['_STATBLOBREQUEST']._serialized_end=914
-  _globals['_STATBLOBRESPONSE']._serialized_start=916
-  _globals['_STATBLOBRESPONSE']._serialized_end=964
-  _globals['_PRESIGNBLOBREQUEST']._serialized_start=966
-  _globals['_PRESIGNBLOBREQUEST']._serialized_end=1002
-  _globals['_PRESIGNBLOBRESPONSE']._serialized_start=1005
-  _globals['_PRESIGNBLOBRESPONSE']._serialized_end=1257
-  _globals['_PRESIGNBLOBRESPONSE_UNAVAILABLE']._serialized_start=1164
-  _globals['_PRESIGNBLOBRESPONSE_UNAVAILABLE']._serialized_end=1257
-  _globals['_LOCATEBLOBREQUEST']._serialized_start=1259
-  _globals['_LOCATEBLOBREQUEST']._serialized_end=1294
-  _globals['_LOCATEBLOBRESPONSE']._serialized_start=1296
-  _globals['_LOCATEBLOBRESPONSE']._serialized_end=1360
-  _globals['_BLOBSTORESERVICE']._serialized_start=1363
-  _globals['_BLOBSTORESERVICE']._serialized_end=2309
+  _globals['_COMMITUPLOADRESPONSE']._serialized_end=710
+  _globals['_CANCELUPLOADREQUEST']._serialized_start=712
+  _globals['_CANCELUPLOADREQUEST']._serialized_end=767
+  _globals['_CANCELUPLOADRESPONSE']._serialized_start=769
+  _globals['_CANCELUPLOADRESPONSE']._serialized_end=791
+  _globals['_READREQUEST']._serialized_start=793
+  _globals['_READREQUEST']._serialized_end=863
+  _globals['_READRESPONSE']._serialized_start=865
+  _globals['_READRESPONSE']._serialized_end=893
+  _globals['_STATBLOBREQUEST']._serialized_start=895
+  _globals['_STATBLOBREQUEST']._serialized_end=928
+  _globals['_STATBLOBRESPONSE']._serialized_start=930
+  _globals['_STATBLOBRESPONSE']._serialized_end=978
+  _globals['_PRESIGNBLOBREQUEST']._serialized_start=980
+  _globals['_PRESIGNBLOBREQUEST']._serialized_end=1016
+  _globals['_PRESIGNBLOBRESPONSE']._serialized_start=1019
+  _globals['_PRESIGNBLOBRESPONSE']._serialized_end=1271
+  _globals['_PRESIGNBLOBRESPONSE_UNAVAILABLE']._serialized_start=1178
+  _globals['_PRESIGNBLOBRESPONSE_UNAVAILABLE']._serialized_end=1271
+  _globals['_LOCATEBLOBREQUEST']._serialized_start=1273
+  _globals['_LOCATEBLOBREQUEST']._serialized_end=1308
+  _globals['_LOCATEBLOBRESPONSE']._serialized_start=1310
+  _globals['_LOCATEBLOBRESPONSE']._serialized_end=1374
+  _globals['_BLOBSTORESERVICE']._serialized_start=1377
+  _globals['_BLOBSTORESERVICE']._serialized_end=2323
 # @@protoc_insertion_point(module_scope)

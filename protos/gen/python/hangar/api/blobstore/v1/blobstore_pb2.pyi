@@ -81,12 +81,14 @@ class WrittenHash(_message.Message):
     def __init__(self, size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class CommitUploadResponse(_message.Message):
-    __slots__ = ("digest", "size")
+    __slots__ = ("digest", "size", "path")
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     digest: str
     size: int
-    def __init__(self, digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+    path: str
+    def __init__(self, digest: _Optional[str] = ..., size: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...
 
 class CancelUploadRequest(_message.Message):
     __slots__ = ("upload_id", "owner")
