@@ -86,18 +86,20 @@ class SpareUploads:
             task.cancel()
         while self._spares:
             self._discard(self._spares.popitem(last=False)[1][0])
-        pending = [*self._filling.values(), *self._background]
-        if pending:
-            await asyncio.wait(pending, timeout=CLOSE_TIMEOUT)
+        # a background open ending meanwhile hands its session to a new cancellation: wait for that too
+        deadline = asyncio.get_running_loop().time() + CLOSE_TIMEOUT
+        while pending := [t for t in (*self._filling.values(), *self._background) if not t.done()]:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return
+            await asyncio.wait(pending, timeout=remaining)
 
     # -- internals --------------------------------------------------------------------------------------
 
     def _fill(self, repository: str) -> None:
         if repository in self._filling:
             return
-        task = asyncio.create_task(self._opened_ahead(repository))
-        self._filling[repository] = task
-        task.add_done_callback(lambda _: self._filling.pop(repository, None))
+        self._filling[repository] = asyncio.create_task(self._opened_ahead(repository))
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep())
 
@@ -109,6 +111,10 @@ class SpareUploads:
         except Exception:
             log.warning("could not open a spare upload session for %s", repository, exc_info=True)
             return
+        finally:
+            # no longer filling from here on (not from a done callback a loop turn later, when a take
+            # in between would find a refill still listed and start none)
+            self._filling.pop(repository, None)
         if self._closed or repository in self._spares:  # closed meanwhile, or a spare already
             self._discard(session)
             return
