@@ -127,6 +127,14 @@ async def quick_take(spares: SpareUploads, repository: str) -> UploadStatus:
     return await asyncio.wait_for(spares.take(repository), QUICK)
 
 
+async def first_and_spare(spares: SpareUploads, opener: Opener) -> tuple[UploadStatus, UploadStatus]:
+    """A's first session, and the spare opened behind it."""
+    first = await spares.take(A)
+    await settle()
+    (spare,) = [s for s in opener.opened if s != first]
+    return first, spare
+
+
 # -- taking ----------------------------------------------------------------------------------------------
 
 
@@ -149,9 +157,7 @@ async def test_the_second_take_gets_the_spare_without_waiting_and_opens_the_next
     make: Make, opener: Opener
 ) -> None:
     spares = make()
-    first = await spares.take(A)
-    await settle()
-    (spare,) = [s for s in opener.opened if s != first]
+    first, spare = await first_and_spare(spares, opener)
 
     opener.gate = asyncio.Event()  # the blobstore stalls: a take that opened now would not return
     second = await quick_take(spares, A)
@@ -233,9 +239,7 @@ async def test_racing_takes_keep_at_most_one_spare_open_per_repository(
 
 async def test_a_spare_younger_than_max_age_is_handed_out(make: Make, opener: Opener, clock: Clock) -> None:
     spares = make(max_age=30.0)
-    first = await spares.take(A)
-    await settle()
-    (spare,) = [s for s in opener.opened if s != first]
+    _first, spare = await first_and_spare(spares, opener)
 
     clock.now += 29.0
     assert await spares.take(A) == spare
@@ -245,9 +249,7 @@ async def test_a_spare_older_than_max_age_is_cancelled_and_the_take_opens_a_fres
     make: Make, opener: Opener, canceller: Canceller, clock: Clock
 ) -> None:
     spares = make(max_age=30.0)
-    first = await spares.take(A)
-    await settle()
-    (spare,) = [s for s in opener.opened if s != first]
+    first, spare = await first_and_spare(spares, opener)
 
     clock.now += 31.0
     second = await spares.take(A)
@@ -262,9 +264,7 @@ async def test_a_take_for_another_repository_cancels_an_expired_spare(
     make: Make, opener: Opener, canceller: Canceller, clock: Clock
 ) -> None:
     spares = make(max_age=30.0)
-    first = await spares.take(A)
-    await settle()
-    (spare,) = [s for s in opener.opened if s != first]
+    _first, spare = await first_and_spare(spares, opener)
 
     clock.now += 31.0
     await spares.take(B)
