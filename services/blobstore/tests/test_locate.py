@@ -30,10 +30,10 @@ UNKNOWN = "sha256:" + "0" * 64
 def make_stub(sqlite_url: str, open_units_of_work: Callable[[str], Any]) -> Callable[..., Any]:
     """A BlobstoreService over in-process gRPC on the given backend, locating its files if `locator`."""
 
-    def make(backend: Any, locator: Any = None, upload_locator: Any = None) -> Any:
+    def make(backend: Any, locator: Any = None) -> Any:
         async def stubs() -> AsyncIterator[Any]:
             async with open_units_of_work(sqlite_url) as uow:
-                async for stub in serve(App(uow, backend, locator=locator, upload_locator=upload_locator)):
+                async for stub in serve(App(uow, backend, locator=locator)):
                     yield stub
 
         return stubs()
@@ -114,7 +114,7 @@ async def test_a_commit_names_the_blobs_file_as_locate_would(
 ) -> None:
     backend = FilesystemBackend(tmp_path / "blobs")
     data = os.urandom(5000)
-    async for stub in make_stub(backend, backend, backend):
+    async for stub in make_stub(backend, backend):
         committed = await commit(stub, data)
         again = await commit(stub, data)  # the same content again: deduplicated, the same file
         located = await stub.LocateBlob(pb.LocateBlobRequest(digest=committed.digest))

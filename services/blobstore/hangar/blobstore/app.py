@@ -167,9 +167,9 @@ class App:
     def blob_file(self, digest: str) -> str | None:
         """Where a committed blob's file lies relative to the blob directory, for readers sharing it
         (filesystem), or None when the backend has no files. Says nothing about the blob: ask `stat`."""
-        if self._upload_locator is None:
+        if self._locator is None:
             return None
-        return self._upload_locator.blob_file(Digest.parse(digest))
+        return self._locator.blob_file(Digest.parse(digest))
 
     async def write(
         self,

@@ -115,6 +115,11 @@ class BlobLocator(Protocol):
         is not stored. Committed files are never modified, only deleted (garbage collection)."""
         ...
 
+    def blob_file(self, digest: Digest) -> str:
+        """Where a committed blob's file lies relative to the backend's root ('/'-separated), as `locate`
+        would say; says nothing about whether it is there."""
+        ...
+
 
 class UploadLocator(Protocol):
     """What a backend whose uploads are files (the filesystem) offers beside `BlobBackend`: where an upload's
@@ -124,11 +129,6 @@ class UploadLocator(Protocol):
 
     def upload_file(self, upload_id: str) -> str:
         """The upload's data file relative to the backend's root ('/'-separated)."""
-        ...
-
-    def blob_file(self, digest: Digest) -> str:
-        """Where a committed blob's file lies relative to the backend's root ('/'-separated); says nothing
-        about whether it is there."""
         ...
 
 

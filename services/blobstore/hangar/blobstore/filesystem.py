@@ -24,7 +24,7 @@ import hashlib
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 from hangar.blobstore.backend import HasherCache, MiB, RangedReads, unknown_blob
 from hangar.blobstore.domain import (
@@ -95,7 +95,7 @@ class FilesystemBackend(RangedReads):
         return f"uploads/{check_upload_id(upload_id)}"
 
     def blob_file(self, digest: Digest) -> str:
-        """`UploadLocator.blob_file`: the blob's path under the root, as readers sharing it open it."""
+        """`BlobLocator.blob_file`: the blob's path under the root, as readers sharing it open it."""
         return f"blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
 
     async def upload_size(self, upload_id: str) -> int:
@@ -231,10 +231,9 @@ class FilesystemBackend(RangedReads):
     async def _locked_upload(self, upload_id: str) -> AsyncIterator[_LockedUpload]:
         """Open the upload's file holding an exclusive flock, which every process's writers respect."""
         path = self._upload_path(upload_id)
-        sizes: list[int] = []
-        fd = await _open_cancel_safely(lambda: _open_and_lock(path, upload_id, sizes))
+        fd, size = await _open_cancel_safely(lambda: _open_and_lock(path, upload_id))
         try:
-            yield _LockedUpload(path=path, fd=fd, size=sizes[0])
+            yield _LockedUpload(path=path, fd=fd, size=size)
         finally:
             os.close(fd)  # releases the lock
 
@@ -262,7 +261,11 @@ async def _off_loop(func: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwar
         raise
 
 
-async def _open_cancel_safely(opener: Callable[[], int]) -> int:
+#: What a blocking open hands back: a descriptor, or a descriptor and the size it was opened at.
+_Opened = TypeVar("_Opened", int, tuple[int, int])
+
+
+async def _open_cancel_safely(opener: Callable[[], _Opened]) -> _Opened:
     """Run a blocking open in a thread; if the caller is cancelled meanwhile, close what it opened.
 
     A thread cannot be interrupted, so without this a cancelled request would leak the descriptor, and with
@@ -276,13 +279,14 @@ async def _open_cancel_safely(opener: Callable[[], int]) -> int:
         raise
 
 
-def _close_opened(opening: asyncio.Future[int]) -> None:
+def _close_opened(opening: asyncio.Future[Any]) -> None:
     if not opening.cancelled() and opening.exception() is None:
-        os.close(opening.result())
+        opened = opening.result()
+        os.close(opened if isinstance(opened, int) else opened[0])
 
 
-def _open_and_lock(path: Path, upload_id: str, sizes: list[int]) -> int:
-    """The upload's file opened and exclusively locked; its size (as locked) is appended to `sizes`."""
+def _open_and_lock(path: Path, upload_id: str) -> tuple[int, int]:
+    """The upload's file opened and exclusively locked, and its size as locked."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -301,11 +305,10 @@ def _open_and_lock(path: Path, upload_id: str, sizes: list[int]) -> int:
         opened = os.fstat(fd)
         if (current.st_dev, current.st_ino) != (opened.st_dev, opened.st_ino):
             raise unknown_upload(upload_id)
-        sizes.append(opened.st_size)
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, opened.st_size
 
 
 def _hash_file(fd: int, algorithm: str, size: int, *, hasher: _Hash | None = None, start: int = 0) -> _Hash:
