@@ -223,25 +223,21 @@ class SharedBlobFiles:
         if location.path is None:
             self._pause(now)  # the blobstore's backend has no files (S3)
             return None
-        try:
-            path_components(location.path)
-        except Unusable as error:
-            log.warning("blob %s is streamed from the blobstore: %s", digest, error)
-            return None
-        self._paths.put(digest, location.path)
-        return location.path
+        return location.path if self.remember(digest, location.path) else None
 
-    def remember(self, digest: str, relative: str) -> None:
-        """Where a blob just committed lies (`BlobInfo.path`), so a GET of it needs no LocateBlob. Ignored
-        while reads are paused, and for a path that could lead outside the directory."""
+    def remember(self, digest: str, relative: str) -> bool:
+        """Keep where the blob lies (a LocateBlob answer, or `BlobInfo.path` of a commit, so a GET of a
+        blob just pushed needs no LocateBlob); False, keeping nothing, while reads are paused or for a path
+        that could lead outside the directory."""
         if self._clock() < self._unavailable_until:
-            return
+            return False
         try:
             path_components(relative)
         except Unusable as error:
             log.warning("blob %s is streamed from the blobstore: %s", digest, error)
-            return
+            return False
         self._paths.put(digest, relative)
+        return True
 
     def _forget(self, digest: str) -> None:
         self._paths.pop(digest)

@@ -84,7 +84,7 @@ class Uploads:
         self._access = access
         self._files = files
         self._blob_files = blob_files
-        self.spares = SpareUploads(self._open_spare, self._cancel_spare)
+        self.spares = SpareUploads(self._open_spare, self._discard)
 
     # -- POST /v2/<name>/blobs/uploads/ ----------------------------------------------------------------
 
@@ -276,7 +276,7 @@ class Uploads:
                 raise self._unknown_if_missing(error, target.reference) from None
         except Exception as error:
             if fresh or (isinstance(error, DomainError) and error.code == "DIGEST_INVALID"):
-                await self._discard(target.name, target.reference)
+                await self._discard(target.reference, target.name)
             raise
         if self._files is not None:
             self._files.forget(target.reference)  # committed: no chunk can follow
@@ -288,12 +288,9 @@ class Uploads:
     async def _open_spare(self, owner: str) -> UploadStatus:
         return await self._blobstore.open_upload(owner)
 
-    async def _cancel_spare(self, upload_id: str, owner: str) -> None:
-        await self._blobstore.cancel_upload(upload_id, owner=owner)
-
-    async def _discard(self, name: str, upload_id: str) -> None:
+    async def _discard(self, upload_id: str, owner: str) -> None:
         with contextlib.suppress(Exception):
-            await self._blobstore.cancel_upload(upload_id, owner=name)
+            await self._blobstore.cancel_upload(upload_id, owner=owner)
 
     async def _current_size(self, target: Target) -> int:
         return (await self._session(target)).committed_size
