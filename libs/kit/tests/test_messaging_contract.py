@@ -102,7 +102,7 @@ async def test_relay_wakes_on_commit_instead_of_waiting_for_its_poll(db: Databas
     js, stream, prefix = jetstream
     await messaging.ensure_stream(js, stream, prefix)
     relay = OutboxRelay(db, js, idle=30.0)
-    uow = UnitOfWorkFactory(db, make_codec(), subject_prefix=prefix, on_commit=relay.wake)
+    uow = UnitOfWorkFactory(db, make_codec(), subject_prefix=prefix, on_commit=relay.committed)
     task = asyncio.create_task(relay.run())
     try:
         await asyncio.sleep(0.2)  # the relay is idle now, with 30 s to sleep

@@ -50,6 +50,17 @@ _LOAD_STREAM = (
 _INSERT_EVENT = insert(schema.events)
 _INSERT_OUTBOX = insert(schema.outbox)
 
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An outbox row as written, for the relay to publish without reading it back (`OutboxRelay`)."""
+
+    row_id: int
+    subject: str
+    payload: bytes
+    headers: dict[str, str]
+
+
 #: A projection: updates read-model tables from one stored event, inside the appending transaction.
 Projector = Callable[[AsyncConnection, StoredEvent], Awaitable[None]]
 
@@ -64,11 +75,15 @@ class EventStore:
         *,
         subject_prefix: str,
         projectors: Sequence[Projector] = (),
+        written: list[OutboxMessage] | None = None,
     ) -> None:
         self._session = session
         self._codec = codec
         self._subject_prefix = subject_prefix
         self._projectors = projectors
+        #: Where the outbox rows this store writes are noted (the unit of work hands them to the relay once
+        #: its transaction commits).
+        self._written = written
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[DomainEvent]
@@ -117,18 +132,24 @@ class EventStore:
             record = StoredEvent(
                 event_id, stream_id, expected_version + offset, position, entry.name, event, meta, now
             )
-            await self._session.execute(
+            subject = f"{self._subject_prefix}.{self._codec.service}.{entry.short_name}"
+            headers = _headers(record)
+            outbox_row = await self._session.execute(
                 _INSERT_OUTBOX,
                 {
                     "event_id": event_id,
-                    "subject": f"{self._subject_prefix}.{self._codec.service}.{entry.short_name}",
+                    "subject": subject,
                     "payload": public,
-                    "headers": _headers(record),
+                    "headers": headers,
                     "status": "pending",
                     "attempts": 0,
                     "created_at": now,
                 },
             )
+            if self._written is not None:
+                row_key = outbox_row.inserted_primary_key
+                assert row_key is not None
+                self._written.append(OutboxMessage(int(row_key[0]), subject, public, headers))
             for project in self._projectors:
                 await project(self._session, record)
             stored.append(record)

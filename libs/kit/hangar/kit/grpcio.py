@@ -172,29 +172,60 @@ class GrpcServer:
         await self._server.stop(grace)
 
 
-class _ContextClientInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-):
-    """Sends the current call context (actor, correlation, causation) as metadata."""
+class _ContextCallable:
+    """A stub's method that sends the current call context (actor, correlation, causation) as metadata.
 
-    def _with_context(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        for key, value in context.current().to_headers().items():
-            metadata[key] = value
-        return grpc.aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-        )
+    A channel wrapper rather than a client interceptor: grpc.aio's intercepted calls cost about 0.18 ms of
+    CPU per call more than plain ones on this code's hot paths (measured with a health check round trip).
+    """
 
-    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._with_context(details), request)
+    __slots__ = ("_inner",)
 
-    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._with_context(details), request)
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
 
-    async def intercept_stream_unary(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
-        return await continuation(self._with_context(details), request_iterator)
+    def __call__(self, request: Any, *, metadata: Any = None, **kwargs: Any) -> Any:
+        headers = context.current().to_headers()
+        sent = [(key, value) for key, value in (metadata or ()) if key not in headers]
+        sent.extend(headers.items())
+        return self._inner(request, metadata=sent, **kwargs)
+
+
+class _ContextChannel(grpc.aio.Channel):
+    """A channel whose calls carry the current call context (see `_ContextCallable`)."""
+
+    def __init__(self, inner: grpc.aio.Channel) -> None:
+        self._inner = inner
+
+    async def __aenter__(self) -> _ContextChannel:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._inner.close(None)
+
+    async def close(self, grace: float | None = None) -> None:
+        await self._inner.close(grace)
+
+    def get_state(self, try_to_connect: bool = False) -> grpc.ChannelConnectivity:
+        return self._inner.get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed_state: grpc.ChannelConnectivity) -> None:
+        await self._inner.wait_for_state_change(last_observed_state)
+
+    async def channel_ready(self) -> None:
+        await self._inner.channel_ready()
+
+    def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _ContextCallable(self._inner.unary_unary(*args, **kwargs))
+
+    def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _ContextCallable(self._inner.unary_stream(*args, **kwargs))
+
+    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _ContextCallable(self._inner.stream_unary(*args, **kwargs))
+
+    def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _ContextCallable(self._inner.stream_stream(*args, **kwargs))
 
 
 #: Client channels receive with HTTP/2's fixed stream window instead of growing it by bandwidth-delay
@@ -205,10 +236,10 @@ CLIENT_CHANNEL_OPTIONS = [("grpc.enable_retries", 1), ("grpc.http2.bdp_probe", 0
 
 def channel(address: str) -> grpc.aio.Channel:
     """A channel to a Hangar service, carrying trace and call context."""
-    return grpc.aio.insecure_channel(
-        address,
-        options=[*CHANNEL_OPTIONS, *CLIENT_CHANNEL_OPTIONS],
-        interceptors=[*_client_tracing(), _ContextClientInterceptor()],
+    return _ContextChannel(
+        grpc.aio.insecure_channel(
+            address, options=[*CHANNEL_OPTIONS, *CLIENT_CHANNEL_OPTIONS], interceptors=_client_tracing()
+        )
     )
 
 

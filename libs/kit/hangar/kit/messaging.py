@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy import bindparam, select, update
 
 from hangar.kit import context, schema, subjects, tracing
 from hangar.kit.db import Database
-from hangar.kit.eventstore import EVENT_ID_HEADER, EVENT_TYPE_HEADER
+from hangar.kit.eventstore import EVENT_ID_HEADER, EVENT_TYPE_HEADER, OutboxMessage
 from hangar.kit.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -75,19 +76,53 @@ _FAILED = (
 class OutboxRelay:
     """Publishes outbox rows to JetStream in order, with Nats-Msg-Id = event id.
 
-    Several relays may run over one PostgreSQL database: each claims rows with FOR UPDATE SKIP LOCKED and
-    holds them while publishing. A commit wakes the relay at once; otherwise it looks every `idle` seconds.
+    Rows reach it two ways (docs/decisions/0029). A unit of work that commits hands over the rows it wrote
+    (`committed`), and the relay publishes them from memory, then marks them published in batches: at most
+    `batch` rows or `mark_delay` seconds after the first unmarked one. A scan of the table (`publish_pending`)
+    covers the rest: whatever was pending when the relay started, whatever a failed publish left behind, and,
+    every `idle` seconds without a commit, rows another process left. Several relays may scan one
+    PostgreSQL database: each claims rows with FOR UPDATE SKIP LOCKED and holds them while publishing. A row
+    published twice (a crash before its mark, or a scan racing a hand-over) is dropped by JetStream's
+    duplicate window on its Nats-Msg-Id, and by consumers' inboxes after it.
     """
 
-    def __init__(self, db: Database, js: JetStreamContext, *, batch: int = 200, idle: float = 2.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        js: JetStreamContext,
+        *,
+        batch: int = 200,
+        idle: float = 2.0,
+        mark_delay: float = 0.25,
+    ) -> None:
         self._db = db
         self._js = js
         self._batch = batch
         self._idle = idle
+        self._mark_delay = mark_delay
         self._wake = asyncio.Event()
         self._stopping = False
+        #: Committed rows handed over and not published yet, in commit order.
+        self._handed: list[OutboxMessage] = []
+        #: Whether rows may be pending that were not handed over (at start, and after a failed publish).
+        self._backlog = True
+        #: Rows published from memory and not yet marked, and when the first of them was published.
+        self._unmarked: list[int] = []
+        self._unmarked_since = 0.0
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether no scan is due: every row is either published or handed over."""
+        return not self._backlog
+
+    def committed(self, written: Sequence[OutboxMessage]) -> None:
+        """A unit of work committed these outbox rows: publish them soon (the UnitOfWork's `on_commit`)."""
+        self._handed.extend(written)
+        self._wake.set()
 
     def wake(self) -> None:
+        """Scan the outbox table now (rows written by something that did not hand them over)."""
+        self._backlog = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -97,30 +132,53 @@ class OutboxRelay:
     async def run(self) -> None:
         failures = 0
         while not self._stopping:
-            # Cleared before reading: a commit the read misses wakes the wait below at once.
+            # Cleared before publishing: a commit during it sets the event again and the wait returns at once.
             self._wake.clear()
+            more = False
             try:
-                published = await self.publish_pending()
+                if self._backlog:
+                    more = await self.publish_pending() == self._batch
+                else:
+                    await self._publish_handed()
+                    more = bool(self._handed)
+                if self._unmarked and (
+                    len(self._unmarked) >= self._batch
+                    or time.monotonic() - self._unmarked_since >= self._mark_delay
+                ):
+                    await self._mark()
                 failures = 0
             except Exception:  # a NATS or database outage: keep the rows, back off, retry
                 failures += 1
+                self._backlog = True
                 log.warning("outbox relay failed; retrying", exc_info=True)
-                published = 0
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
-            if published == self._batch:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+            if more:
+                continue
+            timeout = self._idle
+            if self._unmarked:
+                timeout = max(self._unmarked_since + self._mark_delay - time.monotonic(), 0.0)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            except TimeoutError:
+                if not self._unmarked:
+                    self._backlog = True  # idle: look for rows left by others (or by a lost hand-over)
+        with contextlib.suppress(Exception):
+            await self._mark()
         await self.publish_pending()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending rows; returns how many were published.
+        """Publish one batch of pending rows read from the table; returns how many were published.
 
-        Rows published before a failure are marked published and the failing row's attempts counted, in
-        the same commit; then the failure is raised for the caller to back off.
+        Rows handed over until now are in the table too, so they are published from there instead. Rows
+        published before a failure are marked published and the failing row's attempts counted, in the
+        same commit; then the failure is raised for the caller to back off.
         """
+        if self._unmarked:
+            await self._mark()  # not published again by this scan
         failure: Exception | None = None
         async with self._db.engine.begin() as session:
+            self._handed.clear()
             query = _PENDING_SKIP_LOCKED if self._db.is_postgres else _PENDING
             rows = (await session.execute(query, {"batch": self._batch})).all()
             done: list[int] = []
@@ -136,7 +194,34 @@ class OutboxRelay:
                 await session.execute(_PUBLISHED, {"ids": done, "published_at": datetime.now(UTC)})
         if failure is not None:
             raise failure
+        self._backlog = len(done) == self._batch
         return len(done)
+
+    async def _publish_handed(self) -> None:
+        """Publish the rows handed over, oldest first; on a failure the rest stay pending in the table."""
+        handed, self._handed = self._handed, []
+        for message in handed:
+            try:
+                await self._js.publish(message.subject, message.payload, headers=message.headers, timeout=5)
+            except BaseException:
+                # This row, the ones after it and any handed over meanwhile are pending in the table: the next
+                # scan publishes them in order.
+                self._handed = []
+                self._backlog = True
+                raise
+            if not self._unmarked:
+                self._unmarked_since = time.monotonic()
+            self._unmarked.append(message.row_id)
+
+    async def _mark(self) -> None:
+        """Mark the rows published from memory as published (one statement for the lot)."""
+        ids, self._unmarked = self._unmarked, []
+        try:
+            async with self._db.engine.begin() as session:
+                await session.execute(_PUBLISHED, {"ids": ids, "published_at": datetime.now(UTC)})
+        except BaseException:
+            self._unmarked = [*ids, *self._unmarked]
+            raise
 
 
 class PermanentFailure(Exception):

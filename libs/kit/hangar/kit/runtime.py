@@ -19,7 +19,7 @@ from hangar.kit import logs, messaging, migrations, tracing
 from hangar.kit.codec import EventCodec
 from hangar.kit.config import KitSettings
 from hangar.kit.db import Database
-from hangar.kit.eventstore import Projector
+from hangar.kit.eventstore import OutboxMessage, Projector
 from hangar.kit.grpcio import GrpcServer
 from hangar.kit.uow import UnitOfWorkFactory, ViewsFactory
 
@@ -62,14 +62,15 @@ class ServiceRuntime:
             codec,
             subject_prefix=settings.subject_prefix,
             projectors=projectors,
-            on_commit=self._wake,
+            on_commit=self._committed,
             views=views,
         )
         self._stop = asyncio.Event()
 
-    def _wake(self) -> None:
+    def _committed(self, written: Sequence[OutboxMessage]) -> None:
+        # Before start() there is no relay: what commits then stays pending and its first scan finds it.
         if self.relay is not None:
-            self.relay.wake()
+            self.relay.committed(written)
 
     async def start(self) -> None:
         tracing.setup_tracing(

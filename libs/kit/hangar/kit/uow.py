@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hangar.kit.codec import EventCodec
 from hangar.kit.db import Database
 from hangar.kit.errors import ConcurrencyConflict
-from hangar.kit.eventstore import EventStore, Projector
+from hangar.kit.eventstore import EventStore, OutboxMessage, Projector
 from hangar.kit.inbox import Inbox
 
 V = TypeVar("V")
+#: Told the outbox rows a unit of work committed (none for a transaction that appended no event).
+OnCommit = Callable[[Sequence[OutboxMessage]], None]
 #: Builds a service's read-model queries (its `views`) on the session of a unit of work.
 ViewsFactory = Callable[[AsyncConnection], Any]
 
@@ -26,6 +28,8 @@ class UnitOfWork(Generic[V]):
 
     `uow.events` is the event store, `uow.views` the service's read models: both on the same transaction,
     held by `uow.session`, a Core connection (every query is a Core statement: no ORM session to pay for).
+    After a commit, `on_commit` gets the outbox rows the transaction wrote (the outbox relay publishes them
+    from there, docs/decisions/0029).
     """
 
     def __init__(
@@ -36,7 +40,7 @@ class UnitOfWork(Generic[V]):
         subject_prefix: str,
         projectors: Sequence[Projector],
         readonly: bool = False,
-        on_commit: Callable[[], None] | None = None,
+        on_commit: OnCommit | None = None,
         views: ViewsFactory | None = None,
     ) -> None:
         self._db = db
@@ -48,6 +52,7 @@ class UnitOfWork(Generic[V]):
         self._readonly = readonly
         self._on_commit = on_commit
         self._session: AsyncConnection | None = None
+        self._written: list[OutboxMessage] = []
 
     @property
     def session(self) -> AsyncConnection:
@@ -58,7 +63,11 @@ class UnitOfWork(Generic[V]):
     @property
     def events(self) -> EventStore:
         return EventStore(
-            self.session, self._codec, subject_prefix=self._subject_prefix, projectors=self._projectors
+            self.session,
+            self._codec,
+            subject_prefix=self._subject_prefix,
+            projectors=self._projectors,
+            written=self._written,
         )
 
     @property
@@ -74,6 +83,7 @@ class UnitOfWork(Generic[V]):
 
     async def __aenter__(self) -> UnitOfWork[V]:
         self._views = None
+        self._written = []
         connection = await self._db.connect(readonly=self._readonly)
         try:
             await connection.begin()
@@ -95,12 +105,13 @@ class UnitOfWork(Generic[V]):
 
     async def commit(self) -> None:
         await self.session.commit()
-        if self._on_commit is not None:
-            self._on_commit()
+        written, self._written = self._written, []
+        if self._on_commit is not None and written:
+            self._on_commit(written)
 
 
 class UnitOfWorkFactory(Generic[V]):
-    """Makes units of work for one service; wakes the outbox relay after every commit."""
+    """Makes units of work for one service; hands the outbox relay what each commit wrote."""
 
     def __init__(
         self,
@@ -109,7 +120,7 @@ class UnitOfWorkFactory(Generic[V]):
         *,
         subject_prefix: str,
         projectors: Sequence[Projector] = (),
-        on_commit: Callable[[], None] | None = None,
+        on_commit: OnCommit | None = None,
         views: ViewsFactory | None = None,
     ) -> None:
         self.db = db

@@ -235,7 +235,8 @@ def create_app(
             *helm_routes,
         ],
         middleware=[
-            Middleware(TracingMiddleware),
+            # Without an exporter nothing is sampled: no span is worth its cost (hangar.kit.tracing).
+            *([Middleware(TracingMiddleware)] if tracing.instrumented() else []),
             *([Middleware(ChangeWatcher, indexes=evictions)] if evictions is not None else []),
         ],
         exception_handlers={Exception: unexpected},
