@@ -75,16 +75,17 @@ def all_published(rows: list[Any]) -> bool:
 
 @pytest.fixture
 async def relay_of(db: Database, jetstream: Any) -> AsyncIterator[Any]:
-    """`relay_of(**options)`: a running relay over a FlakyJetStream, and units of work handing it their rows;
-    every relay made is stopped (and awaited) at the end."""
+    """`await relay_of(**options)`: a running relay over a FlakyJetStream that has done its start-up scan, and
+    units of work handing it their rows; every relay made is stopped (and awaited) at the end."""
     js, stream, prefix = jetstream
     await messaging.ensure_stream(js, stream, prefix)
     running: list[tuple[OutboxRelay, asyncio.Task[None]]] = []
 
-    def make(**options: Any) -> tuple[OutboxRelay, FlakyJetStream, UnitOfWorkFactory[Any]]:
+    async def make(**options: Any) -> tuple[OutboxRelay, FlakyJetStream, UnitOfWorkFactory[Any]]:
         flaky = FlakyJetStream(js)
         relay = OutboxRelay(db, flaky, **options)  # type: ignore[arg-type]
         running.append((relay, asyncio.create_task(relay.run())))
+        await testing.eventually(lambda: relay.caught_up, within=5)
         return (
             relay,
             flaky,
@@ -101,8 +102,7 @@ async def test_handed_over_rows_are_published_in_commit_order_without_reading_th
     db: Database, jetstream: Any, relay_of: Any
 ) -> None:
     js, stream, _ = jetstream
-    relay, flaky, uow = relay_of(idle=30.0, mark_delay=0.2)
-    await testing.eventually(lambda: relay.caught_up, within=5)  # its start-up scan is done
+    relay, flaky, uow = await relay_of(idle=30.0, mark_delay=0.2)
     scans = 0
     scan = relay.publish_pending
 
@@ -126,8 +126,7 @@ async def test_rows_are_marked_published_in_one_batch_after_the_delay(
     db: Database, jetstream: Any, relay_of: Any
 ) -> None:
     js, stream, _ = jetstream
-    relay, _flaky, uow = relay_of(idle=30.0, mark_delay=1.0)
-    await testing.eventually(lambda: relay.caught_up, within=5)
+    _relay, _flaky, uow = await relay_of(idle=30.0, mark_delay=1.0)
 
     await append_tags(uow, ["1", "2"])
     await until(lambda: stream_tags(js, stream), lambda tags: tags == ["1", "2"], within=5)
@@ -143,8 +142,7 @@ async def test_a_failed_publish_leaves_the_rows_to_a_scan_that_publishes_each_on
     db: Database, jetstream: Any, relay_of: Any
 ) -> None:
     js, stream, _ = jetstream
-    relay, flaky, uow = relay_of(idle=30.0, mark_delay=0.05)
-    await testing.eventually(lambda: relay.caught_up, within=5)
+    _relay, flaky, uow = await relay_of(idle=30.0, mark_delay=0.05)
     flaky.failures = 1
 
     await append_tags(uow, ["1"])
@@ -162,7 +160,7 @@ async def test_rows_committed_before_the_relay_runs_are_found_by_its_first_scan(
     js, stream, prefix = jetstream
     await append_tags(UnitOfWorkFactory(db, make_codec(), subject_prefix=prefix), ["early"])
 
-    _relay, _flaky, uow = relay_of(idle=30.0)
+    _relay, _flaky, uow = await relay_of(idle=30.0)
     await append_tags(uow, ["late"])
 
     await until(lambda: stream_tags(js, stream), lambda tags: tags == ["early", "late"], within=5)
