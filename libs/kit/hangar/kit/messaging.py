@@ -120,11 +120,6 @@ class OutboxRelay:
         self._handed.extend(written)
         self._wake.set()
 
-    def wake(self) -> None:
-        """Scan the outbox table now (rows written by something that did not hand them over)."""
-        self._backlog = True
-        self._wake.set()
-
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
@@ -134,7 +129,6 @@ class OutboxRelay:
         while not self._stopping:
             # Cleared before publishing: a commit during it sets the event again and the wait returns at once.
             self._wake.clear()
-            more = False
             try:
                 if self._backlog:
                     more = await self.publish_pending() == self._batch
@@ -198,17 +192,12 @@ class OutboxRelay:
         return len(done)
 
     async def _publish_handed(self) -> None:
-        """Publish the rows handed over, oldest first; on a failure the rest stay pending in the table."""
+        """Publish the rows handed over, oldest first. On a failure the failing row, the ones after it and
+        any handed over meanwhile are still pending in the table: the caller's next scan (`run` sets the
+        backlog) publishes them in order, and drops what is handed over."""
         handed, self._handed = self._handed, []
         for message in handed:
-            try:
-                await self._js.publish(message.subject, message.payload, headers=message.headers, timeout=5)
-            except BaseException:
-                # This row, the ones after it and any handed over meanwhile are pending in the table: the next
-                # scan publishes them in order.
-                self._handed = []
-                self._backlog = True
-                raise
+            await self._js.publish(message.subject, message.payload, headers=message.headers, timeout=5)
             if not self._unmarked:
                 self._unmarked_since = time.monotonic()
             self._unmarked.append(message.row_id)
