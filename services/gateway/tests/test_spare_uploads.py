@@ -135,6 +135,19 @@ async def first_and_spare(spares: SpareUploads, opener: Opener) -> tuple[UploadS
     return first, spare
 
 
+async def refill_in_flight(
+    spares: SpareUploads, opener: Opener, *, complete_when_cancelled: bool = False
+) -> None:
+    """A's spare taken, and the next one's open waiting on a stalled blobstore (`opener.gate`)."""
+    await spares.take(A)
+    await settle()
+    opener.gate = asyncio.Event()
+    opener.complete_when_cancelled = complete_when_cancelled
+    await quick_take(spares, A)
+    await settle()
+    assert opener.waiting == 1
+
+
 # -- taking ----------------------------------------------------------------------------------------------
 
 
@@ -344,12 +357,7 @@ async def test_close_cancels_every_spare_still_held(make: Make, opener: Opener, 
 
 async def test_close_cancels_a_background_open_in_flight(make: Make, opener: Opener) -> None:
     spares = make()
-    await spares.take(A)
-    await settle()
-    opener.gate = asyncio.Event()
-    await quick_take(spares, A)  # the spare, and the next one is being opened
-    await settle()
-    assert opener.waiting == 1
+    await refill_in_flight(spares, opener)
 
     await asyncio.wait_for(spares.close(), QUICK)  # not CLOSE_TIMEOUT: the open is cancelled
 
@@ -381,13 +389,7 @@ async def test_a_session_that_arrives_after_close_is_cancelled_not_kept(
     make: Make, opener: Opener, canceller: Canceller
 ) -> None:
     spares = make()
-    await spares.take(A)
-    await settle()
-    opener.gate = asyncio.Event()
-    opener.complete_when_cancelled = True  # the blobstore opens it anyway
-    await quick_take(spares, A)
-    await settle()
-    assert opener.waiting == 1
+    await refill_in_flight(spares, opener, complete_when_cancelled=True)  # the blobstore opens it anyway
 
     await spares.close()
     await settle()
@@ -405,13 +407,10 @@ async def test_a_take_in_the_same_turn_as_the_refill_ending_still_opens_the_next
     make: Make, opener: Opener
 ) -> None:
     spares = make()
-    await spares.take(A)
-    await settle()
-    opener.gate = asyncio.Event()
-    await quick_take(spares, A)  # the spare; the next one is being opened
-    await settle()
+    await refill_in_flight(spares, opener)
 
     opened = len(opener.opened)
+    assert opener.gate is not None
     opener.gate.set()  # the next spare's reply arrives ...
     taken = await asyncio.ensure_future(spares.take(A))  # ... and a POST is handled in the same turn
     await settle()
@@ -424,12 +423,7 @@ async def test_close_returns_after_the_session_arriving_during_it_is_cancelled(
     make: Make, opener: Opener, canceller: Canceller
 ) -> None:
     spares = make()
-    await spares.take(A)
-    await settle()
-    opener.gate = asyncio.Event()
-    opener.complete_when_cancelled = True
-    await quick_take(spares, A)
-    await settle()
+    await refill_in_flight(spares, opener, complete_when_cancelled=True)
     canceller.delay = 5  # a cancellation takes a few turns of the loop, as an RPC does
 
     await spares.close()
