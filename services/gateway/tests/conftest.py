@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from gateway_harness import BASE_URL
 
 from hangar.gateway.app import create_app
 from hangar.gateway.testing import ALICE_KEY, FakeWorld, basic, fake_world
-
-BASE_URL = "http://registry.test"
 
 TokenFor = Callable[..., Awaitable[str]]
 

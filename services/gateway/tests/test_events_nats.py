@@ -14,8 +14,8 @@ import httpx
 import nats
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from gateway_harness import running
 from nats.js.api import StreamConfig
-from starlette.applications import Starlette
 
 from hangar.api.identity.v1 import events_pb2 as identity_events
 from hangar.api.keys.v1 import events_pb2 as keys_events
@@ -31,7 +31,6 @@ from hangar.kit.natsserver import nats_server_binary
 
 pytestmark = pytest.mark.nats
 
-BASE_URL = "http://registry.test"
 #: DESIGN §4: revocation is effective on every replica within 1 s.
 REVOCATION_BOUND = 1.0
 
@@ -59,16 +58,6 @@ async def publish(prefix: str, event_type: str, payload: bytes, url: str = testi
         await nc.jetstream().publish(subject, payload, headers=headers, timeout=5)
     finally:
         await nc.close()
-
-
-@contextlib.asynccontextmanager
-async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan (the listener) running, and a client of it."""
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client,
-    ):
-        yield client
 
 
 async def until_refused(

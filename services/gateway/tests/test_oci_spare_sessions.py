@@ -5,7 +5,6 @@ those nobody took."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,13 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from starlette.applications import Starlette
+from gateway_harness import running
 
 from hangar.gateway.app import create_app
 from hangar.gateway.clients import UploadStatus
 from hangar.gateway.testing import ALICE_KEY, FakeWorld, basic, bearer
 
-BASE_URL = "http://registry.test"
 HELLO = "demo/hello"
 OTHER = "demo/other"
 
@@ -60,16 +58,6 @@ class Sessions:
 @pytest.fixture
 def sessions(fakes: FakeWorld, monkeypatch: pytest.MonkeyPatch) -> Sessions:
     return Sessions(fakes, monkeypatch)
-
-
-@contextlib.asynccontextmanager
-async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan running (its end closes the spares), and a client of it."""
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http,
-    ):
-        yield http
 
 
 @pytest.fixture
