@@ -5,7 +5,7 @@ scan of the table when a publish fails."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -73,8 +73,12 @@ def all_published(rows: list[Any]) -> bool:
     return {row["status"] for row in rows} == {"published"}
 
 
+#: `await relay_of(**options)`, the fixture below.
+MakeRelay = Callable[..., Awaitable[tuple[OutboxRelay, FlakyJetStream, UnitOfWorkFactory[Any]]]]
+
+
 @pytest.fixture
-async def relay_of(db: Database, jetstream: Any) -> AsyncIterator[Any]:
+async def relay_of(db: Database, jetstream: Any) -> AsyncIterator[MakeRelay]:
     """`await relay_of(**options)`: a running relay over a FlakyJetStream that has done its start-up scan, and
     units of work handing it their rows; every relay made is stopped (and awaited) at the end."""
     js, stream, prefix = jetstream
@@ -99,7 +103,7 @@ async def relay_of(db: Database, jetstream: Any) -> AsyncIterator[Any]:
 
 
 async def test_handed_over_rows_are_published_in_commit_order_without_reading_them_back(
-    db: Database, jetstream: Any, relay_of: Any
+    db: Database, jetstream: Any, relay_of: MakeRelay
 ) -> None:
     js, stream, _ = jetstream
     relay, flaky, uow = await relay_of(idle=30.0, mark_delay=0.2)
@@ -123,7 +127,7 @@ async def test_handed_over_rows_are_published_in_commit_order_without_reading_th
 
 
 async def test_rows_are_marked_published_in_one_batch_after_the_delay(
-    db: Database, jetstream: Any, relay_of: Any
+    db: Database, jetstream: Any, relay_of: MakeRelay
 ) -> None:
     js, stream, _ = jetstream
     _relay, _flaky, uow = await relay_of(idle=30.0, mark_delay=1.0)
@@ -139,7 +143,7 @@ async def test_rows_are_marked_published_in_one_batch_after_the_delay(
 
 
 async def test_a_failed_publish_leaves_the_rows_to_a_scan_that_publishes_each_once_in_order(
-    db: Database, jetstream: Any, relay_of: Any
+    db: Database, jetstream: Any, relay_of: MakeRelay
 ) -> None:
     js, stream, _ = jetstream
     _relay, flaky, uow = await relay_of(idle=30.0, mark_delay=0.05)
@@ -155,7 +159,7 @@ async def test_a_failed_publish_leaves_the_rows_to_a_scan_that_publishes_each_on
 
 
 async def test_rows_committed_before_the_relay_runs_are_found_by_its_first_scan(
-    db: Database, jetstream: Any, relay_of: Any
+    db: Database, jetstream: Any, relay_of: MakeRelay
 ) -> None:
     js, stream, prefix = jetstream
     await append_tags(UnitOfWorkFactory(db, make_codec(), subject_prefix=prefix), ["early"])
@@ -169,7 +173,9 @@ async def test_rows_committed_before_the_relay_runs_are_found_by_its_first_scan(
 async def test_a_commit_that_wrote_no_outbox_row_hands_nothing_over(db: Database, jetstream: Any) -> None:
     _, _, prefix = jetstream
     handed: list[Sequence[OutboxMessage]] = []
-    uow = UnitOfWorkFactory(db, make_codec(), subject_prefix=prefix, on_commit=handed.append)
+    uow: UnitOfWorkFactory[Any] = UnitOfWorkFactory(
+        db, make_codec(), subject_prefix=prefix, on_commit=handed.append
+    )
 
     async with uow() as unit:
         await unit.inbox("consumer").record("event-1", "hangar.registry.v1.TagMoved")
