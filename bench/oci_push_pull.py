@@ -1,9 +1,11 @@
 """Blob push/pull throughput of Hangar (auth on) against the reference registry, side by side in one run.
 
-Runs skopeo copy (OCI layout <-> registry) for each workload, alternating the two registries, with fresh
-random content every round so nothing is deduplicated; prints MiB/s for both and the ratio Hangar/reference,
-and the peak RSS of the gateway (its process and any workers) and of the reference registry while each
-pulls the largest layer (VmRSS sampled every 50 ms). Hangar runs as `hangar up` with its embedded defaults.
+Runs skopeo copy (OCI layout <-> registry) for each workload, alternating the two registries (which goes
+first flips every round), with fresh random content every round so nothing is deduplicated; prints MiB/s for
+both (medians), the ratio Hangar/reference (the median of each round's own ratio) and its lowest and highest
+round, and the peak RSS of the gateway (its process and any workers) and of the reference registry while
+each pulls the largest layer (VmRSS sampled every 50 ms). Hangar runs as `hangar up` with its embedded
+defaults.
 
     .venv/bin/python bench/oci_push_pull.py                 # 1 GiB layer, 8 x ~37 MiB, 200 x 64 KiB
     .venv/bin/python bench/oci_push_pull.py --scale 0.25    # a quicker run with a quarter of the bytes
@@ -66,7 +68,9 @@ def timed_copy(work: Path, src: str, dst: str, *flags: str) -> float:
 
 @dataclass
 class BlobFigures:
-    rows: list[tuple[str, str, float, float, float]]  # workload, op, reference MiB/s, hangar MiB/s, ratio
+    #: workload, op, reference MiB/s, hangar MiB/s (medians over the rounds), ratio (median of the rounds'
+    #: own ratios), lowest and highest round ratio
+    rows: list[tuple[str, str, float, float, float, float, float]]
     #: peak VmRSS while pulling the largest layer: (gateway tree total, largest gateway process, reference)
     rss: tuple[int, int, int]
 
@@ -80,39 +84,41 @@ def measure(
     only: str = "",
 ) -> BlobFigures:
     """skopeo push and pull of every workload (or those whose name contains `only`), alternating the
-    registries; medians of `rounds`."""
+    registries; medians of `rounds`.
+
+    Each round pushes (then pulls) the same content to both registries, one right after the other, and the
+    order flips every round (the reference first in even rounds, Hangar first in odd ones), so that neither
+    always runs second, after the other's writes. The ratio is the median of the rounds' own ratios: a
+    round compares two runs seconds apart, which a machine whose speed drifts over minutes does not skew.
+    """
     key = hangar.key
-    hangar_push = ("--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{key}")
-    hangar_pull = ("--src-tls-verify=false", "--src-creds", f"$oauthtoken:{key}")
+    flags = {
+        ("ref", "push"): ("--dest-tls-verify=false",),
+        ("hangar", "push"): ("--dest-tls-verify=false", "--dest-creds", f"$oauthtoken:{key}"),
+        ("ref", "pull"): ("--src-tls-verify=false",),
+        ("hangar", "pull"): ("--src-tls-verify=false", "--src-creds", f"$oauthtoken:{key}"),
+    }
+    addresses = {"ref": reference.address, "hangar": hangar.address}
+    pids = {"ref": reference.pid(), "hangar": hangar.gateway_pid()}
     rows = []
     rss = {"hangar": (0, 0), "ref": (0, 0)}
     for number, workload in enumerate(workloads(scale)):
         if only and only not in workload.name:
             continue
-        times: dict[str, list[float]] = {
-            k: [] for k in ("ref push", "hangar push", "ref pull", "hangar pull")
-        }
+        times: dict[tuple[str, str], list[float]] = {key: [] for key in flags}
         for round_ in range(rounds):
             layout = root / f"src-{number}-{round_}"
             random_layers(layout, workload.layer_sizes)
             repo = f"demo/bench{number}r{round_}:1"
-            times["ref push"].append(
-                timed_copy(
-                    root, f"oci:{layout}:1", f"docker://{reference.address}/{repo}", "--dest-tls-verify=false"
-                )
-            )
-            times["hangar push"].append(
-                timed_copy(root, f"oci:{layout}:1", f"docker://{hangar.address}/{repo}", *hangar_push)
-            )
-            for side, address, flags, pid in (
-                ("ref", reference.address, ("--src-tls-verify=false",), reference.pid()),
-                ("hangar", hangar.address, hangar_pull, hangar.gateway_pid()),
-            ):
+            order = ("ref", "hangar") if round_ % 2 == 0 else ("hangar", "ref")
+            for side in order:
+                target = f"docker://{addresses[side]}/{repo}"
+                times[side, "push"].append(timed_copy(root, f"oci:{layout}:1", target, *flags[side, "push"]))
+            for side in order:
                 dest = root / f"pulled-{side}-{number}-{round_}"
-                with RssSampler(pid) as sampler:
-                    times[f"{side} pull"].append(
-                        timed_copy(root, f"docker://{address}/{repo}", f"oci:{dest}:1", *flags)
-                    )
+                with RssSampler(pids[side]) as sampler:
+                    source, target = f"docker://{addresses[side]}/{repo}", f"oci:{dest}:1"
+                    times[side, "pull"].append(timed_copy(root, source, target, *flags[side, "pull"]))
                 if number == 0:  # the largest layer
                     rss[side] = (
                         max(rss[side][0], sampler.peak_total),
@@ -121,17 +127,32 @@ def measure(
                 shutil.rmtree(dest)
             shutil.rmtree(layout)
         mib = workload.total / MiB
-        median = {k: statistics.median(v) for k, v in times.items()}
         for op in ("push", "pull"):
-            ref_rate, hangar_rate = mib / median[f"ref {op}"], mib / median[f"hangar {op}"]
-            rows.append((workload.name, op, ref_rate, hangar_rate, hangar_rate / ref_rate))
+            ref_times, hangar_times = times["ref", op], times["hangar", op]
+            paired = [ref / ours for ref, ours in zip(ref_times, hangar_times, strict=True)]
+            rows.append(
+                (
+                    workload.name,
+                    op,
+                    mib / statistics.median(ref_times),
+                    mib / statistics.median(hangar_times),
+                    statistics.median(paired),
+                    min(paired),
+                    max(paired),
+                )
+            )
     return BlobFigures(rows, (rss["hangar"][0], rss["hangar"][1], rss["ref"][0]))
 
 
 def table(figures: BlobFigures, big: str) -> list[str]:
-    lines = [f"{'workload':<24}{'op':<6}{'reference MiB/s':>17}{'hangar MiB/s':>14}{'ratio':>8}"]
-    for name, op, ref_rate, hangar_rate, ratio in figures.rows:
-        lines.append(f"{name:<24}{op:<6}{ref_rate:>17.1f}{hangar_rate:>14.1f}{ratio:>8.2f}")
+    lines = [
+        f"{'workload':<24}{'op':<6}{'reference MiB/s':>17}{'hangar MiB/s':>14}{'ratio':>8}"
+        f"{'rounds low-high':>17}"
+    ]
+    for name, op, ref_rate, hangar_rate, ratio, low, high in figures.rows:
+        lines.append(
+            f"{name:<24}{op:<6}{ref_rate:>17.1f}{hangar_rate:>14.1f}{ratio:>8.2f}{f'{low:.2f}-{high:.2f}':>17}"
+        )
     total, single, ref = figures.rss
     lines.append(
         f"peak RSS pulling {big}: gateway {total / MiB:.0f} MiB (largest process {single / MiB:.0f} MiB), "
