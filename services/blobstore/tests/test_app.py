@@ -106,6 +106,51 @@ async def test_starting_an_upload_records_it_for_its_repository(
     assert await app.query(upload_id) == (OWNER, 0)
 
 
+async def test_several_uploads_open_at_once_each_recorded_open_and_writable(
+    app: App, uow: UnitOfWorkFactory[Any], blob_dir: Path
+) -> None:
+    opened = await app.start_uploads(OWNER, 3)
+
+    assert len(set(opened)) == 3
+    for upload_id in opened:
+        assert await upload_state(uow, upload_id) is UploadState.OPEN
+        assert await app.query(upload_id) == (OWNER, 0)
+        assert (blob_dir / "uploads" / upload_id).is_file()
+    await app.write(opened[1], 0, stream(CONTENT))
+    assert await app.commit(opened[1], sha256(CONTENT)) == (sha256(CONTENT), len(CONTENT))
+    assert await upload_state(uow, opened[0]) is UploadState.OPEN
+
+
+@pytest.mark.parametrize("count", [0, -1, 17])
+async def test_opening_no_uploads_or_more_than_16_at_once_is_refused_and_opens_nothing(
+    app: App, blob_dir: Path, count: int
+) -> None:
+    with pytest.raises(InvalidArgument, match="1 to 16"):
+        await app.start_uploads(OWNER, count)
+
+    assert not (blob_dir / "uploads").exists() or not any((blob_dir / "uploads").iterdir())
+
+
+@pytest.mark.parametrize("fails", ["creating a file", "recording"])
+async def test_uploads_opened_at_once_leave_nothing_behind_when_one_cannot_be_opened(
+    uow: UnitOfWorkFactory[Any], blob_dir: Path, fails: str
+) -> None:
+    taken = "a" * 32
+    ids = iter([taken, "b" * 32, taken])  # the batch's second id is taken
+    app = App(uow, FilesystemBackend(blob_dir), new_id=lambda: next(ids))
+    await app.start_upload(OWNER)
+    if fails == "recording":  # the file can be created, but the session's stream already exists
+        (blob_dir / "uploads" / taken).unlink()
+    before = sorted(path.name for path in (blob_dir / "uploads").iterdir())
+
+    with pytest.raises(DomainError):
+        await app.start_uploads(OWNER, 2)
+
+    assert sorted(path.name for path in (blob_dir / "uploads").iterdir()) == before
+    assert await upload_state(uow, "b" * 32) is None
+    assert await upload_state(uow, taken) is UploadState.OPEN
+
+
 async def test_an_upload_needs_a_repository(app: App) -> None:
     with pytest.raises(InvalidArgument) as error:
         await app.start_upload("  ")

@@ -225,6 +225,26 @@ async def test_reading_an_unknown_blob_or_beyond_its_end_fails_before_any_byte(s
     assert error_code(beyond.value) == "RANGE_INVALID"
 
 
+async def test_start_upload_opens_as_many_uploads_as_counted_each_with_its_file(stub: Any) -> None:
+    started = await stub.StartUpload(pb.StartUploadRequest(owner=OWNER, count=3))
+
+    opened = [(started.upload_id, started.path), *((more.upload_id, more.path) for more in started.more)]
+    assert len({upload_id for upload_id, _ in opened}) == 3
+    for upload_id, path in opened:
+        status = await stub.QueryWriteStatus(pb.QueryWriteStatusRequest(upload_id=upload_id, owner=OWNER))
+        assert (status.owner, status.committed_size, status.path) == (OWNER, 0, path)
+    single = await stub.StartUpload(pb.StartUploadRequest(owner=OWNER))
+    assert single.upload_id and not single.more
+
+
+async def test_start_upload_refuses_more_than_16_at_once(stub: Any) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stub.StartUpload(pb.StartUploadRequest(owner=OWNER, count=17))
+
+    assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "1 to 16" in (error.value.details() or "")
+
+
 async def test_a_cancelled_upload_is_gone(stub: Any) -> None:
     upload_id = await start(stub)
     await stub.Write(write_requests(upload_id, 0, b"abc"))

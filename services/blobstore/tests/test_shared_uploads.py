@@ -77,6 +77,24 @@ async def test_the_upload_file_is_told_and_bytes_written_into_it_commit_verified
         assert not (root / started.path).exists()
 
 
+async def test_uploads_opened_at_once_each_tell_their_own_file(
+    tmp_path: Path, make_stub: Callable[..., Any]
+) -> None:
+    root = tmp_path / "blobs"
+    async for stub in make_stub(FilesystemBackend(root)):
+        started = await stub.StartUpload(pb.StartUploadRequest(owner="demo/app", count=3))
+        opened = [(started.upload_id, started.path), *((more.upload_id, more.path) for more in started.more)]
+
+        assert len(opened) == 3
+        for index, (upload_id, path) in enumerate(opened):
+            assert path == f"uploads/{upload_id}" and (root / path).is_file()
+            data = os.urandom(1000 + index)
+            write_into(root, path, data)
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            reply = await stub.CommitUpload(pb.CommitUploadRequest(upload_id=upload_id, digest=digest))
+            assert (reply.digest, reply.size) == (digest, len(data))
+
+
 async def test_bytes_written_into_the_file_that_do_not_match_the_digest_are_refused(
     tmp_path: Path, make_stub: Callable[..., Any]
 ) -> None:

@@ -25,6 +25,7 @@ class Blobstore(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: ignore[mi
         self.data = bytearray()
         self.refuse_after_first = False
         self.commits: list[Any] = []
+        self.starts: list[tuple[str, int]] = []
 
     async def Write(self, request_iterator: AsyncIterable[Any], context: Any) -> Any:
         async for request in request_iterator:
@@ -46,6 +47,15 @@ class Blobstore(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: ignore[mi
     async def CommitUpload(self, request: Any, context: Any) -> Any:
         self.commits.append(request)
         raise InvalidArgument("digest mismatch", code="DIGEST_INVALID")
+
+    async def StartUpload(self, request: Any, context: Any) -> Any:
+        self.starts.append((request.owner, request.count))
+        ids = [f"up{index}" for index in range(1, (request.count or 1) + 1)]
+        return blobstore_pb2.StartUploadResponse(
+            upload_id=ids[0],
+            path=f"uploads/{ids[0]}",
+            more=[blobstore_pb2.OpenedUpload(upload_id=i, path=f"uploads/{i}") for i in ids[1:]],
+        )
 
     async def QueryWriteStatus(self, request: Any, context: Any) -> Any:
         return blobstore_pb2.QueryWriteStatusResponse(
@@ -178,6 +188,19 @@ async def test_a_commit_carries_the_writers_hash_only_when_there_is_one(servers:
     without, with_hash = servers["blobstore"].commits
     assert not without.HasField("written_hash")
     assert (with_hash.written_hash.size, with_hash.written_hash.sha256) == (5, "ab" * 32)
+
+
+async def test_uploads_opened_at_once_come_back_in_order_each_with_its_file(servers: dict[str, Any]) -> None:
+    client = BlobstoreClient(servers["channel"])
+
+    opened = await client.open_uploads("demo/hello", 3)
+    one = await client.open_upload("demo/hello")
+
+    assert [(s.upload_id, s.owner, s.committed_size, s.path) for s in opened] == [
+        (f"up{i}", "demo/hello", 0, f"uploads/up{i}") for i in (1, 2, 3)
+    ]
+    assert (one.upload_id, one.path) == ("up1", "uploads/up1")
+    assert servers["blobstore"].starts == [("demo/hello", 3), ("demo/hello", 1)]
 
 
 async def test_upload_status_names_its_owner(servers: dict[str, Any]) -> None:

@@ -37,18 +37,18 @@ class Sessions:
         self.opened: list[UploadStatus] = []
         self.cancelled: list[tuple[str, str]] = []
         blobstore = fakes.blobstore
-        open_upload, cancel_upload = blobstore.open_upload, blobstore.cancel_upload
+        open_uploads, cancel_upload = blobstore.open_uploads, blobstore.cancel_upload
 
-        async def opening(owner: str) -> UploadStatus:
-            session = await open_upload(owner)
-            self.opened.append(session)
-            return session
+        async def opening(owner: str, count: int) -> list[UploadStatus]:
+            sessions = await open_uploads(owner, count)
+            self.opened.extend(sessions)
+            return sessions
 
         async def cancelling(upload_id: str, *, owner: str = "") -> None:
             self.cancelled.append((upload_id, owner))
             await cancel_upload(upload_id, owner=owner)
 
-        monkeypatch.setattr(blobstore, "open_upload", opening)
+        monkeypatch.setattr(blobstore, "open_uploads", opening)
         monkeypatch.setattr(blobstore, "cancel_upload", cancelling)
 
     def ids(self, owner: str) -> list[str]:
@@ -116,7 +116,7 @@ async def test_the_second_post_gets_the_session_opened_ahead_and_the_upload_comp
     head = await client.head(f"/v2/{HELLO}/blobs/{digest}", headers=auth)
     assert head.status_code == 200 and head.headers["docker-content-digest"] == digest
     await settle()
-    assert len(sessions.ids(HELLO)) == 3  # and the next one is ready
+    assert len(sessions.ids(HELLO)) == 4  # and the next two are ready: it took the last spare of a batch
 
 
 async def test_a_monolithic_post_takes_the_spare_too(

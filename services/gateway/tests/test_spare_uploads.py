@@ -1,5 +1,5 @@
-"""SpareUploads: one upload session opened ahead per repository, handed out once, cancelled when stale,
-pushed out or left at close."""
+"""SpareUploads: upload sessions opened ahead per repository in growing batches, each handed out once,
+cancelled when stale, pushed out or left at close."""
 
 from __future__ import annotations
 
@@ -20,15 +20,16 @@ QUICK = 0.2
 
 
 class Opener:
-    """Opens sessions `up-1`, `up-2`, ... owned by the repository asked for; records every call.
+    """Opens sessions `up-1`, `up-2`, ... owned by the repository asked for, `count` per call; records every
+    call as (repository, count).
 
     `gate`: when set to an unset event, each call made from then on waits for it (the blobstore is slow).
     `fail`: raised by each call made from then on. `complete_when_cancelled`: a call cancelled while it
-    waits still returns its session (the blobstore opened it anyway).
+    waits still returns its sessions (the blobstore opened them anyway).
     """
 
     def __init__(self) -> None:
-        self.calls: list[str] = []
+        self.calls: list[tuple[str, int]] = []
         self.opened: list[UploadStatus] = []
         self.cancelled: list[str] = []
         self.gate: asyncio.Event | None = None
@@ -36,8 +37,8 @@ class Opener:
         self.complete_when_cancelled = False
         self.waiting = 0
 
-    async def __call__(self, repository: str) -> UploadStatus:
-        self.calls.append(repository)
+    async def __call__(self, repository: str, count: int) -> list[UploadStatus]:
+        self.calls.append((repository, count))
         gate, fail = self.gate, self.fail
         if gate is not None:
             self.waiting += 1
@@ -51,14 +52,20 @@ class Opener:
                 self.waiting -= 1
         if fail is not None:
             raise fail
-        session = UploadStatus(
-            upload_id=f"up-{len(self.opened) + 1}", owner=repository, committed_size=0, path=None
-        )
-        self.opened.append(session)
-        return session
+        sessions = [
+            UploadStatus(
+                upload_id=f"up-{len(self.opened) + 1 + index}", owner=repository, committed_size=0, path=None
+            )
+            for index in range(count)
+        ]
+        self.opened.extend(sessions)
+        return sessions
 
     def ids(self) -> list[str]:
         return [session.upload_id for session in self.opened]
+
+    def counts(self) -> list[int]:
+        return [count for _, count in self.calls]
 
 
 class Canceller:
@@ -102,11 +109,14 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def make(opener: Opener, canceller: Canceller, clock: Clock) -> AsyncIterator[Make]:
-    """`make(capacity=..., max_age=...)`: a SpareUploads over the fakes, closed after the test."""
+    """`make(capacity=..., max_age=..., max_batch=...)`: a SpareUploads over the fakes, closed after the
+    test."""
     made: list[SpareUploads] = []
 
-    def build(*, capacity: int = 16, max_age: float = 30.0) -> SpareUploads:
-        spares = SpareUploads(opener, canceller, capacity=capacity, max_age=max_age, clock=clock)
+    def build(*, capacity: int = 16, max_age: float = 30.0, max_batch: int = 8) -> SpareUploads:
+        spares = SpareUploads(
+            opener, canceller, capacity=capacity, max_age=max_age, max_batch=max_batch, clock=clock
+        )
         made.append(spares)
         return spares
 
@@ -160,13 +170,13 @@ async def test_the_first_take_opens_its_own_session_and_a_spare_in_the_backgroun
     await settle()
 
     assert first.owner == A and first.upload_id in opener.ids()
-    assert opener.calls == [A, A]  # its own, and the spare
+    assert opener.calls == [(A, 1), (A, 1)]  # its own, and one spare
     assert spares.spare_count() == 1
     (spare,) = [s for s in opener.opened if s != first]
     assert spare.owner == A
 
 
-async def test_the_second_take_gets_the_spare_without_waiting_and_opens_the_next(
+async def test_the_second_take_gets_the_spare_without_waiting_and_opens_the_next_two(
     make: Make, opener: Opener
 ) -> None:
     spares = make()
@@ -177,14 +187,63 @@ async def test_the_second_take_gets_the_spare_without_waiting_and_opens_the_next
 
     assert second == spare
     await settle()
-    assert opener.calls == [A, A, A] and opener.waiting == 1  # the next spare is on its way
+    assert opener.calls == [(A, 1), (A, 1), (A, 2)] and opener.waiting == 1  # the next spares are coming
     assert spares.spare_count() == 0
     opener.gate.set()
     await settle()
+    assert spares.spare_count() == 2
+    batch = opener.opened[-2:]
+    third, fourth = await quick_take(spares, A), await quick_take(spares, A)
+    assert [third, fourth] == batch and not {third, fourth} & {first, second}
+
+
+async def test_each_refill_after_a_spare_was_taken_opens_twice_as_many_up_to_max_batch(
+    make: Make, opener: Opener
+) -> None:
+    spares = make(max_batch=8)
+
+    handed = []
+    for _ in range(40):
+        handed.append(await spares.take(A))
+        await settle()
+
+    # the first take's own, then a refill whenever a take left none: after takes 1, 2, 4, 8, 16, ... 40
+    assert opener.counts() == [1, 1, 2, 4, 8, 8, 8, 8, 8]
+    assert len({session.upload_id for session in handed}) == 40
+    assert spares.spare_count() == 8 == len(opener.opened) - 40
+
+
+async def test_a_repository_whose_spares_expired_starts_again_at_one(
+    make: Make, opener: Opener, canceller: Canceller, clock: Clock
+) -> None:
+    spares = make(max_age=30.0)
+    for _ in range(4):  # the fourth takes the last of a batch of two: a batch of four is opened
+        await spares.take(A)
+        await settle()
+    held = opener.opened[-4:]
+    assert opener.counts() == [1, 1, 2, 4]
+    assert spares.spare_count() == 4
+
+    clock.now += 31.0
+    fresh = await spares.take(A)
+    await settle()
+
+    assert fresh not in held
+    assert sorted(canceller.calls) == sorted((s.upload_id, A) for s in held)
+    assert opener.counts()[4:] == [1, 1]  # its own, and one spare again
+
+
+async def test_a_push_of_one_blob_leaves_one_spare_which_close_cancels(
+    make: Make, opener: Opener, canceller: Canceller
+) -> None:
+    spares = make()
+    own = await spares.take(A)
+    await settle()
+
     assert spares.spare_count() == 1
-    next_spare = opener.opened[-1]
-    third = await quick_take(spares, A)
-    assert third == next_spare and third not in (first, second)
+    await spares.close()
+    (left,) = [s for s in opener.opened if s != own]
+    assert canceller.calls == [(left.upload_id, A)]
 
 
 async def test_spares_are_per_repository_and_owned_by_it(make: Make, opener: Opener) -> None:
@@ -304,6 +363,24 @@ async def test_beyond_capacity_the_oldest_spare_is_pushed_out_and_cancelled(
     assert await spares.take(C) == spare_of[C]
     fresh_a = await spares.take(A)
     assert fresh_a != spare_of[A] and fresh_a.owner == A
+
+
+async def test_a_repository_pushed_out_has_every_spare_of_its_batch_cancelled(
+    make: Make, opener: Opener, canceller: Canceller, clock: Clock
+) -> None:
+    spares = make(capacity=1)
+    for _ in range(4):
+        await spares.take(A)
+        await settle()
+    batch_of_a = opener.opened[-4:]
+    clock.now += 1.0
+
+    await spares.take(B)
+    await settle()
+
+    assert sorted(canceller.calls) == sorted((s.upload_id, A) for s in batch_of_a)
+    assert spares.spare_count() == 1  # B's
+    assert (await spares.take(A)) not in batch_of_a
 
 
 # -- failures --------------------------------------------------------------------------------------------

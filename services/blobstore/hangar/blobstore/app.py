@@ -36,6 +36,9 @@ from hangar.blobstore.domain import (
 from hangar.kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from hangar.kit.uow import UnitOfWork, UnitOfWorkFactory, retry_on_conflict
 
+#: The most uploads one StartUpload opens (one transaction; a gateway's sessions opened ahead).
+MAX_UPLOADS_AT_ONCE = 16
+
 
 @dataclasses.dataclass(frozen=True)
 class UploadView:
@@ -145,17 +148,29 @@ class App:
 
     async def start_upload(self, owner: str) -> str:
         """Open an upload for `owner` (a repository path); returns its id."""
-        session = UploadSession.start(self._new_id(), owner)
-        await self._backend.create_upload(session.id)
+        return (await self.start_uploads(owner, 1))[0]
+
+    async def start_uploads(self, owner: str, count: int) -> list[str]:
+        """Open `count` uploads for `owner` at once, recorded in one transaction; returns their ids in
+        order. Nothing is left behind if any of them cannot be opened."""
+        if not 1 <= count <= MAX_UPLOADS_AT_ONCE:
+            raise InvalidArgument(f"open 1 to {MAX_UPLOADS_AT_ONCE} uploads at once, not {count}")
+        sessions = [UploadSession.start(self._new_id(), owner) for _ in range(count)]
+        created: list[str] = []
         try:
+            for session in sessions:
+                await self._backend.create_upload(session.id)
+                created.append(session.id)
             async with self._uow() as uow:
-                await uow.events.append(session.stream_id, 0, session.collect())
+                for session in sessions:
+                    await uow.events.append(session.stream_id, 0, session.collect())
                 await uow.commit()
         except BaseException:
-            with contextlib.suppress(Exception):
-                await self._backend.cancel(session.id)
+            for upload_id in created:
+                with contextlib.suppress(Exception):
+                    await self._backend.cancel(upload_id)
             raise
-        return session.id
+        return [session.id for session in sessions]
 
     def upload_file(self, upload_id: str) -> str | None:
         """The upload's data file relative to the blob directory, for writers sharing it (filesystem), or

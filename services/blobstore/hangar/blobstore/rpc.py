@@ -27,9 +27,14 @@ class BlobstoreServicer(blobstore_pb2_grpc.BlobstoreServiceServicer):  # type: i
     async def StartUpload(
         self, request: blobstore_pb2.StartUploadRequest, context: Any
     ) -> blobstore_pb2.StartUploadResponse:
-        upload_id = await self._app.start_upload(request.owner)
+        first, *more = await self._app.start_uploads(request.owner, request.count or 1)
         return blobstore_pb2.StartUploadResponse(
-            upload_id=upload_id, path=self._app.upload_file(upload_id) or ""
+            upload_id=first,
+            path=self._app.upload_file(first) or "",
+            more=[
+                blobstore_pb2.OpenedUpload(upload_id=upload_id, path=self._app.upload_file(upload_id) or "")
+                for upload_id in more
+            ],
         )
 
     async def Write(

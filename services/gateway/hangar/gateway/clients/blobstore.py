@@ -52,13 +52,19 @@ class BlobstoreClient:
         return str(reply.upload_id)
 
     async def open_upload(self, owner: str) -> UploadStatus:
+        return (await self.open_uploads(owner, 1))[0]
+
+    async def open_uploads(self, owner: str, count: int) -> list[UploadStatus]:
         with rpc.domain_errors():
             reply = await self._stub.StartUpload(
-                blobstore_pb2.StartUploadRequest(owner=owner), timeout=self._timeout
+                blobstore_pb2.StartUploadRequest(owner=owner, count=count), timeout=self._timeout
             )
-        return UploadStatus(
-            upload_id=str(reply.upload_id), owner=owner, committed_size=0, path=reply.path or None
-        )
+        return [
+            UploadStatus(
+                upload_id=str(opened.upload_id), owner=owner, committed_size=0, path=opened.path or None
+            )
+            for opened in (reply, *reply.more)
+        ]
 
     async def write(
         self, upload_id: str, offset: int | None, chunks: AsyncIterable[bytes], *, owner: str = ""

@@ -215,6 +215,11 @@ class BlobstorePort(Protocol):
         """`start_upload`, answering the new upload's status (empty; with its data file, if it has one)."""
         ...
 
+    async def open_uploads(self, owner: str, count: int) -> list[UploadStatus]:
+        """`count` uploads opened at once (1 to 16; one call, one transaction), as `open_upload` answers
+        each."""
+        ...
+
     async def write(
         self, upload_id: str, offset: int | None, chunks: AsyncIterable[bytes], *, owner: str = ""
     ) -> int:

@@ -84,7 +84,7 @@ class Uploads:
         self._access = access
         self._files = files
         self._blob_files = blob_files
-        self.spares = SpareUploads(self._open_spare, self._discard)
+        self.spares = SpareUploads(self._open_spares, self._discard)
 
     # -- POST /v2/<name>/blobs/uploads/ ----------------------------------------------------------------
 
@@ -285,8 +285,8 @@ class Uploads:
         await self._registry.link_blob(target.name, blob.digest, blob.size)
         return blob
 
-    async def _open_spare(self, owner: str) -> UploadStatus:
-        return await self._blobstore.open_upload(owner)
+    async def _open_spares(self, owner: str, count: int) -> list[UploadStatus]:
+        return await self._blobstore.open_uploads(owner, count)
 
     async def _discard(self, upload_id: str, owner: str) -> None:
         with contextlib.suppress(Exception):

@@ -22,6 +22,9 @@ from hangar.kit.errors import (
     OutOfRange,
 )
 
+#: The most uploads one StartUpload opens (the blobstore's contract).
+MAX_UPLOADS_AT_ONCE = 16
+
 
 @dataclasses.dataclass
 class _Upload:
@@ -83,6 +86,11 @@ class FakeBlobstore:
         return UploadStatus(
             upload_id=upload_id, owner=owner, committed_size=0, path=self.upload_path(upload_id)
         )
+
+    async def open_uploads(self, owner: str, count: int) -> list[UploadStatus]:
+        if not 1 <= count <= MAX_UPLOADS_AT_ONCE:
+            raise InvalidArgument(f"open 1 to {MAX_UPLOADS_AT_ONCE} uploads at once, not {count}")
+        return [await self.open_upload(owner) for _ in range(count)]
 
     async def write(
         self, upload_id: str, offset: int | None, chunks: AsyncIterable[bytes], *, owner: str = ""

@@ -1,18 +1,31 @@
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class StartUploadRequest(_message.Message):
-    __slots__ = ("owner",)
+    __slots__ = ("owner", "count")
     OWNER_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
     owner: str
-    def __init__(self, owner: _Optional[str] = ...) -> None: ...
+    count: int
+    def __init__(self, owner: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class StartUploadResponse(_message.Message):
+    __slots__ = ("upload_id", "path", "more")
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    upload_id: str
+    path: str
+    more: _containers.RepeatedCompositeFieldContainer[OpenedUpload]
+    def __init__(self, upload_id: _Optional[str] = ..., path: _Optional[str] = ..., more: _Optional[_Iterable[_Union[OpenedUpload, _Mapping]]] = ...) -> None: ...
+
+class OpenedUpload(_message.Message):
     __slots__ = ("upload_id", "path")
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
