@@ -1,12 +1,13 @@
 """What evicts a cached Helm index: the registry's events, heard over core NATS by every replica, and the
 changes this replica makes itself, seen as they are answered.
 
-- `IndexEvents` subscribes to `<prefix>.registry.>` (plain core NATS: no consumer, no durable state; every
-  replica gets every message). An event naming a repository (ManifestPushed, ManifestDeleted, TagMoved,
+- `IndexEvents` subscribes to the registry's events that can change an index (plain core NATS: no consumer,
+  no durable state; every replica gets every message): each event type of the registry's contract but the
+  blob bookkeeping (BlobLinked, BlobReferenced...: `IGNORED`), one subject each, so that a push's per-blob
+  events are not even delivered. An event naming a repository (ManifestPushed, ManifestDeleted, TagMoved,
   TagDeleted, VersionCommitted, VersionDeleted, RepositoryCreated...) evicts that repository's namespace;
-  blob bookkeeping (BlobLinked, BlobReferenced...) changes no index and is ignored; an event it cannot
-  read evicts every index. After a reconnect every index is evicted (events may have been missed); the
-  indexes' TTL bounds what a silently lost message can cost.
+  an event it cannot read evicts every index. After a reconnect every index is evicted (events may have
+  been missed); the indexes' TTL bounds what a silently lost message can cost.
 - `ChangeWatcher` is an ASGI middleware: a manifest or tag this replica pushed or deleted over /v2, or an
   artifact changed through REST, evicts the namespace as soon as the change succeeded, before any event.
 """
@@ -94,6 +95,16 @@ def message_type(name: str) -> type[Message] | None:
     return None
 
 
+def index_subjects(subject_prefix: str) -> list[str]:
+    """The subjects of every registry event type but those in IGNORED (`<prefix>.registry.<Name>`)."""
+    names = {
+        name
+        for module in (events_pb2, artifact_events_pb2)
+        for name in module.DESCRIPTOR.message_types_by_name
+    }
+    return [f"{subject_prefix}.registry.{name}" for name in sorted(names - IGNORED)]
+
+
 def apply_event(indexes: Indexes, name: str, payload: bytes) -> str:
     """Evict what registry event `name` changed; what was done, for the log."""
     if name in IGNORED:
@@ -127,7 +138,7 @@ class IndexEvents:
     ) -> None:
         self._indexes = indexes
         self._url = nats_url
-        self._subject = f"{subject_prefix}.registry.>"
+        self._subjects = index_subjects(subject_prefix)
         self._connect = connect
         self._nc: NATS | None = None
         self._task: asyncio.Task[None] | None = None
@@ -164,13 +175,14 @@ class IndexEvents:
             log.exception("helm index events: cannot connect to NATS; indexes expire by age only")
             return
         self._nc = nc
-        await nc.subscribe(self._subject, cb=self._on_message)
+        for subject in self._subjects:
+            await nc.subscribe(subject, cb=self._on_message)
         with contextlib.suppress(Exception):
             await nc.flush(timeout=5)
         # anything cached before the subscription was in place may have missed a change
         self._indexes.forget_everything()
         self.connected.set()
-        log.info("helm index events: listening on %s", self._subject)
+        log.info("helm index events: listening on %d registry event subjects", len(self._subjects))
 
     async def _on_message(self, msg: Msg) -> None:
         name = msg.subject.rsplit(".", 1)[-1]
