@@ -65,8 +65,12 @@ def _sqlite_engine(url: str, *, immediate: bool, **pool: Any) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: a statement of SQLAlchemy's own (exec_driver_sql) would cost an execution
+        # context and a result per transaction for a statement that returns nothing.
+        connection.connection.driver_connection.execute(begin)
 
     return engine
