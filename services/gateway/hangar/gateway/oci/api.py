@@ -108,7 +108,7 @@ class OciApi:
         head = request.method == "HEAD"
         target: Target | None = None
         try:
-            target = parse_path(request.url.path)
+            target = parse_path(request.scope["path"])  # request.url would be built (host, query) for nothing
             if target.resource == routes.BASE:
                 if request.method not in ("GET", "HEAD"):
                     raise _unsupported(request.method, ["GET", "HEAD"])
