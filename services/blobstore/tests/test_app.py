@@ -86,6 +86,31 @@ async def test_an_upload_written_in_pieces_and_committed_reads_back_byte_for_byt
     assert await upload_state(uow, upload_id) is UploadState.COMMITTED
 
 
+async def test_a_session_changed_while_its_bytes_were_committed_is_not_recorded_over(
+    uow: UnitOfWorkFactory[Any], blob_dir: Path
+) -> None:
+    """The commit decides on the session it read before the backend ran; a change made meanwhile (here a
+    cancel, as another replica could record) makes that a lost race: reloaded, and refused."""
+
+    class ChangedDuringCommit(FilesystemBackend):
+        async def commit(self, upload_id: str, expected: Any, written: Any = None) -> tuple[int, bool]:
+            committed = await super().commit(upload_id, expected, written)
+            await app._record(upload_id, lambda session: session.cancel("elsewhere"))
+            return committed
+
+    app = App(uow, ChangedDuringCommit(blob_dir))
+    upload_id = await app.start_upload(OWNER)
+    await app.write(upload_id, 0, stream(CONTENT))
+
+    with pytest.raises(FailedPrecondition):
+        await app.commit(upload_id, sha256(CONTENT))
+
+    assert [type(event).__name__ for event in await recorded(uow, upload_id)] == [
+        "UploadStarted",
+        "UploadCancelled",
+    ]
+
+
 async def test_upload_ids_are_fresh_uuids_in_hex(app: App) -> None:
     first, second = await app.start_upload(OWNER), await app.start_upload(OWNER)
 

@@ -251,7 +251,9 @@ class App:
                     await self._record(upload_id, lambda s: s.cancel(DIGEST_MISMATCH))
             raise
         # The backend verified the content against `expected`, so it is also the actual digest.
-        await self._record(upload_id, lambda s: s.commit(expected, expected, size, new_content))
+        await self._record(
+            upload_id, lambda s: s.commit(expected, expected, size, new_content), loaded=session
+        )
         return str(expected), size
 
     async def cancel(self, upload_id: str, *, owner: str | None = None) -> None:
@@ -388,12 +390,25 @@ class App:
         require_open(upload_id, view.state, action)
         return view
 
-    async def _record(self, upload_id: str, decide: Callable[[UploadSession], None]) -> None:
-        """Load the session, let `decide` record events on it, append them; re-decide after a lost race."""
+    async def _record(
+        self,
+        upload_id: str,
+        decide: Callable[[UploadSession], None],
+        *,
+        loaded: UploadSession | None = None,
+    ) -> None:
+        """Load the session, let `decide` record events on it, append them; re-decide after a lost race.
+
+        `loaded`: the session as read earlier (nothing recorded on it), decided on first instead of loading
+        it again; the append is at the version it was read at, so a change since makes it a lost race.
+        """
+        given = loaded
 
         async def attempt() -> None:
+            nonlocal given
             async with self._uow() as uow:
-                session = await _load_session(uow, upload_id)
+                session = given if given is not None else await _load_session(uow, upload_id)
+                given = None
                 decide(session)
                 await uow.events.append(session.stream_id, session.loaded_version, session.collect())
                 await uow.commit()
