@@ -45,11 +45,7 @@ class BlobstoreClient:
         )
 
     async def start_upload(self, owner: str) -> str:
-        with rpc.domain_errors():
-            reply = await self._stub.StartUpload(
-                blobstore_pb2.StartUploadRequest(owner=owner), timeout=self._timeout
-            )
-        return str(reply.upload_id)
+        return (await self.open_upload(owner)).upload_id
 
     async def open_upload(self, owner: str) -> UploadStatus:
         return (await self.open_uploads(owner, 1))[0]
